@@ -1,0 +1,43 @@
+# Developer entry points. `make run` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EA_DATA_DIR ?= $(CURDIR)/.data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: all run test lint format typecheck bench clean
+
+all: test lint
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "error: could not create a virtualenv; on Debian/Ubuntu run: sudo apt install python3-venv" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	EA_DATA_DIR=$(EA_DATA_DIR) EA_CONFIG=$(CURDIR)/etc/editorial-assistant/dev.toml \
+	  $(BIN)/editorial-assistant serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check editorial_assistant tests scripts
+	$(BIN)/ruff format --check editorial_assistant tests scripts
+
+format: $(STAMP)
+	$(BIN)/ruff format editorial_assistant tests scripts
+	$(BIN)/ruff check --fix editorial_assistant tests scripts
+
+typecheck: $(STAMP)
+	$(BIN)/mypy editorial_assistant
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench
+
+clean:
+	rm -rf $(VENV) .data build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,5 @@
+"""Allows ``python -m editorial_assistant``."""
+
+from editorial_assistant.cli import main
+
+main()

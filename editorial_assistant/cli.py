@@ -1,0 +1,253 @@
+"""The ``editorial-assistant`` command: run the service, manage jobs, check the configuration.
+
+Each verb parses its arguments, calls a service function and prints the result; errors are
+printed as ``error: …`` with a hint, never as a traceback, and the exit status says what
+happened (0 ok, 1 a request failed, 2 bad usage or configuration).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from editorial_assistant import __version__
+from editorial_assistant.config import Settings, load_settings
+from editorial_assistant.db import Database, migrate as run_migrations, utcnow
+from editorial_assistant.errors import AppError, ConfigError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@contextmanager
+def _reported_errors() -> Iterator[None]:
+    try:
+        yield
+    except ConfigError as exc:
+        _fail(exc, status=2)
+    except AppError as exc:
+        _fail(exc, status=1)
+
+
+def _fail(exc: AppError, *, status: int) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+    sys.exit(status)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.obj.get("settings")
+    if settings is None:
+        with _reported_errors():
+            settings = ctx.obj["settings"] = load_settings(config_file=ctx.obj["config"])
+        logging.basicConfig(level=settings.log.level, stream=sys.stderr,
+                            format="%(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Read this TOML file instead of /etc/editorial-assistant/editorial-assistant.toml"
+                   " (same as EA_CONFIG).")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """Editorial Assistant: caption files in, LLM-drafted editorial material out."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    click.echo(f"editorial-assistant {__version__}")
+
+
+@cli.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create or upgrade the database schema (safe to run again)."""
+    settings = _settings(ctx)
+    with _reported_errors():
+        applied = run_migrations(settings.database_path)
+    click.echo(f"applied {', '.join(applied)}" if applied else "database is up to date")
+
+
+def _listen_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--workers", type=click.IntRange(1, 64), default=None,
+                        help="gunicorn worker processes (default: api.workers).")(func)
+    func = click.option("--uds", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Listen on this Unix socket instead of TCP.")(func)
+    func = click.option("--port", type=click.IntRange(1, 65535), default=None,
+                        help="TCP port (default: api.port).")(func)
+    return click.option("--host", default=None, help="Address to bind (default: api.host).")(func)
+
+
+@cli.command()
+@_listen_options
+@click.pass_context
+def api(ctx: click.Context, host: str | None, port: int | None, uds: Path | None,
+        workers: int | None) -> None:
+    """Run the HTTP API under gunicorn (what the systemd unit runs)."""
+    from editorial_assistant.serving import run_api
+
+    with _reported_errors():
+        run_api(_settings(ctx), host=host, port=port, uds=uds, workers=workers)
+
+
+@cli.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the job worker (a Huey consumer)."""
+    from editorial_assistant.worker import run_worker
+
+    with _reported_errors():
+        run_worker(_settings(ctx))
+
+
+@cli.command()
+@_listen_options
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, uds: Path | None,
+          workers: int | None) -> None:
+    """Migrate, then run the API and a worker together (for development)."""
+    from editorial_assistant.serving import run_together
+
+    settings = _settings(ctx)
+    with _reported_errors():
+        run_migrations(settings.database_path)
+        run_together(settings, host=host, port=port, uds=uds, workers=workers,
+                     config=ctx.obj["config"])
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--priority", type=click.IntRange(-100, 100), default=0, show_default=True,
+              help="Higher runs first.")
+@click.option("--force", is_flag=True, help="Process even if the Media ID already has a job.")
+@click.option("--timestamps", is_flag=True, help="Run the chapters phase for any length.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+@click.pass_context
+def submit(ctx: click.Context, files: tuple[Path, ...], priority: int, force: bool,
+           timestamps: bool, as_json: bool) -> None:
+    """Queue caption files for processing; exits 1 if any file was refused."""
+    from editorial_assistant.transcripts.commands import submit_files
+
+    settings = _settings(ctx)
+    with _reported_errors():
+        refused = submit_files(settings, files, priority=priority, force=force,
+                               timestamps=timestamps, as_json=as_json, echo=click.echo)
+    sys.exit(1 if refused else 0)
+
+
+@cli.group()
+def jobs() -> None:
+    """List, inspect and act on jobs."""
+
+
+@jobs.command("list")
+@click.option("--status", default=None, help="Only jobs in this state.")
+@click.option("--search", default=None, help="Media ID or file name contains.")
+@click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def jobs_list(ctx: click.Context, status: str | None, search: str | None, limit: int,
+              as_json: bool) -> None:
+    """List jobs, newest first."""
+    from editorial_assistant.jobs.commands import print_job_list
+
+    with _reported_errors():
+        print_job_list(_database(ctx), status=status, search=search, limit=limit,
+                       as_json=as_json, echo=click.echo)
+
+
+@jobs.command("show")
+@click.argument("job_id", type=click.IntRange(1, 2**62))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def jobs_show(ctx: click.Context, job_id: int, as_json: bool) -> None:
+    """Show one job with its phases and outputs."""
+    from editorial_assistant.jobs.commands import print_job
+
+    with _reported_errors():
+        print_job(_database(ctx), job_id=job_id, as_json=as_json, echo=click.echo)
+
+
+def _action_command(name: str, summary: str) -> None:
+    @jobs.command(name, help=summary)
+    @click.argument("job_id", type=click.IntRange(1, 2**62))
+    @click.pass_context
+    def command(ctx: click.Context, job_id: int) -> None:
+        from editorial_assistant.jobs.commands import act
+
+        with _reported_errors():
+            act(_settings(ctx), _database(ctx), name, job_id=job_id, now=utcnow(),
+                echo=click.echo)
+
+
+for _name, _summary in (("pause", "Pause a job (a running job stops after its current step)."),
+                        ("resume", "Put a paused job back in the queue."),
+                        ("cancel", "Cancel a job; it writes no further output."),
+                        ("retry", "Retry a failed, cancelled or paused job.")):
+    _action_command(_name, _summary)
+
+
+@jobs.command("retry-phase")
+@click.argument("job_id", type=click.IntRange(1, 2**62))
+@click.argument("phase")
+@click.option("--tier", type=click.IntRange(0, 2), default=None,
+              help="Force a tier: 0 cheap, 1 default, 2 strong.")
+@click.pass_context
+def jobs_retry_phase(ctx: click.Context, job_id: int, phase: str, tier: int | None) -> None:
+    """Run one phase of a job again; the previous output is kept."""
+    from editorial_assistant.jobs.commands import retry_one_phase
+
+    with _reported_errors():
+        retry_one_phase(_settings(ctx), _database(ctx), job_id=job_id, phase=phase, tier=tier,
+                        now=utcnow(), echo=click.echo)
+
+
+@cli.group()
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("check")
+@click.pass_context
+def config_check(ctx: click.Context) -> None:
+    """Validate the configuration; print every problem with the setting's name."""
+    try:
+        settings = load_settings(config_file=ctx.obj["config"])
+    except ConfigError as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(2)
+    sources = ", ".join(settings.sources) or "defaults and environment only"
+    click.echo(f"configuration OK ({sources}); data in {settings.data_dir}")
+
+
+@config.command("show")
+@click.pass_context
+def config_show(ctx: click.Context) -> None:
+    """Print the effective settings as JSON (secrets are never included)."""
+    click.echo(json.dumps(_settings(ctx).model_dump(mode="json"), indent=2))
+
+
+def _database(ctx: click.Context) -> Database:
+    from editorial_assistant.db import check_schema
+
+    database = Database(_settings(ctx).database_path)
+    with _reported_errors():
+        check_schema(database.conn())
+    return database
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(obj={})

@@ -1,0 +1,220 @@
+"""The one typed settings object, read once at start-up; nothing else reads the environment.
+
+Precedence, lowest first: the defaults below < ``/etc/editorial-assistant/editorial-assistant.toml``
+(or the file named by ``EA_CONFIG``) < ``conf.d/*.toml`` beside that file, in name order < the
+environment. Each setting's environment variable is ``EA_<SECTION>_<NAME>`` unless the field names
+another in ``env``. Secrets never live here: ``Settings.secret(name)`` reads them from
+``$CREDENTIALS_DIRECTORY/<name>`` (systemd credentials), else ``EA_<NAME>_FILE``, else ``EA_<NAME>``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from editorial_assistant.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 on Ubuntu 22.04
+    import tomli as tomllib
+
+DEFAULT_CONFIG_FILE = Path("/etc/editorial-assistant/editorial-assistant.toml")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def setting(default: Any, description: str, *, env: str | None = None, **kw: Any) -> Any:
+    """A documented setting; ``env`` overrides the derived environment variable name."""
+    extra = {"env": env} if env else None
+    return Field(default, description=description, json_schema_extra=extra, **kw)
+
+
+class ApiSettings(Section):
+    host: str = setting("127.0.0.1", "Address the HTTP API binds to. Keep it on loopback.")
+    port: int = setting(8000, "TCP port of the HTTP API.", ge=1, le=65535)
+    workers: int = setting(2, "gunicorn worker processes for `editorial-assistant api`.", ge=1,
+                           le=64)
+    graceful_timeout_seconds: int = setting(
+        30, "Seconds gunicorn lets in-flight requests finish on stop.", ge=1, le=600)
+
+
+class LlmSettings(Section):
+    backend: Literal["local", "openrouter"] = setting(
+        "local", "Which LLM backend runs the phases: the built-in rule-based `local` backend or "
+        "`openrouter`.")
+    local_delay_seconds: float = setting(
+        0.0, "Simulated latency per call of the local backend, for demonstrations and load "
+        "tests.", ge=0, le=60)
+
+
+class IntakeSettings(Section):
+    max_upload_bytes: int = setting(5_000_000, "Largest caption file accepted, in bytes.",
+                                    ge=1_000, le=100_000_000)
+
+
+class LimitsSettings(Section):
+    title: int = setting(60, "Longest SEO title, in characters.", ge=10, le=500)
+    short_description: int = setting(90, "Longest short description, in characters.", ge=10,
+                                     le=1000)
+    long_description: int = setting(350, "Longest long description, in characters.", ge=10,
+                                    le=5000)
+
+
+class PipelineSettings(Section):
+    formatter_chunk_words: int = setting(
+        1500, "The formatter sends long transcripts in chunks of about this many words.",
+        ge=100, le=50_000)
+    completeness_threshold: float = setting(
+        0.70, "Pause a job when formatted words / spoken words falls below this ratio.",
+        gt=0, le=1)
+    completeness_min_words: int = setting(
+        500, "Only check completeness for transcripts with more spoken words than this.", ge=0)
+    timestamp_min_minutes: float = setting(
+        30, "Run the timestamp phase for programmes at least this long (or on request).", ge=0)
+
+
+class JobSettings(Section):
+    heartbeat_seconds: float = setting(10, "How often a running job records that it is alive.",
+                                       gt=0, le=300)
+    stale_after_seconds: float = setting(
+        60, "A running job whose heartbeat is older than this is re-queued.", ge=5, le=86_400)
+    max_attempts: int = setting(3, "Times a job may be started before it is failed.", ge=1,
+                                le=20)
+
+
+class WorkerSettings(Section):
+    concurrency: int = setting(4, "Jobs the worker runs at once (threads).", ge=1, le=64)
+    poll_interval_seconds: float = setting(
+        0.05, "How often an idle worker looks for new work.", ge=0.01, le=10)
+
+
+class LogSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = setting("INFO", "Log level.")
+
+
+class Settings(Section):
+    data_dir: Path = setting(Path("/var/lib/editorial-assistant"),
+                             "Folder for everything the service writes (database, queue, "
+                             "transcripts, outputs).", env="EA_DATA_DIR")
+    api: ApiSettings = ApiSettings()
+    llm: LlmSettings = LlmSettings()
+    intake: IntakeSettings = IntakeSettings()
+    limits: LimitsSettings = LimitsSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+    jobs: JobSettings = JobSettings()
+    worker: WorkerSettings = WorkerSettings()
+    log: LogSettings = LogSettings()
+    environ: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    sources: tuple[str, ...] = Field(default=(), exclude=True)
+
+    @property
+    def database_path(self) -> Path:
+        """The application database (the one Litestream replicates)."""
+        return self.data_dir / "editorial-assistant.db"
+
+    @property
+    def queue_path(self) -> Path:
+        """The Huey queue's own database file."""
+        return self.data_dir / "queue.db"
+
+    def secret(self, name: str) -> str | None:
+        """A secret from systemd credentials, ``EA_<NAME>_FILE`` or ``EA_<NAME>``."""
+        env = self.environ
+        upper = f"EA_{name.upper()}"
+        for path in (_credential_path(env, name), env.get(f"{upper}_FILE")):
+            if path and Path(path).is_file():
+                return Path(path).read_text(encoding="utf-8").strip() or None
+        return env.get(upper) or None
+
+
+def _credential_path(env: Mapping[str, str], name: str) -> str | None:
+    folder = env.get("CREDENTIALS_DIRECTORY")
+    return str(Path(folder) / name) if folder else None
+
+
+def iter_settings(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[
+        tuple[str, str, Any]]:
+    """Yield (dotted name, environment variable, field) for every setting."""
+    for name, field in model.model_fields.items():
+        if name in ("environ", "sources"):
+            continue
+        dotted = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Section):
+            yield from iter_settings(annotation, f"{dotted}.")
+            continue
+        extra = field.json_schema_extra or {}
+        env = extra.get("env") if isinstance(extra, dict) else None
+        yield dotted, str(env or "EA_" + dotted.replace(".", "_").upper()), field
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *,
+                  config_file: Path | None = None) -> Settings:
+    """Read defaults, config files and environment; raise ``ConfigError`` listing every problem."""
+    env = dict(os.environ if environ is None else environ)
+    if config_file is not None:
+        env["EA_CONFIG"] = str(config_file)
+    merged: dict[str, Any] = {}
+    sources: list[str] = []
+    problems: list[str] = []
+    for path in _config_files(env):
+        try:
+            _deep_merge(merged, tomllib.loads(path.read_text(encoding="utf-8")))
+            sources.append(str(path))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            problems.append(f"{path}: cannot be read as TOML: {exc}")
+    _apply_environment(merged, env)
+    try:
+        settings = Settings.model_validate({**merged, "environ": env, "sources": tuple(sources)})
+    except ValidationError as exc:
+        problems.extend(_describe(error) for error in exc.errors())
+        settings = None
+    if problems or settings is None:
+        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems),
+                          hint="Fix the settings named above; see docs/reference/configuration.md.")
+    return settings
+
+
+def _config_files(env: Mapping[str, str]) -> list[Path]:
+    main = Path(env["EA_CONFIG"]) if env.get("EA_CONFIG") else DEFAULT_CONFIG_FILE
+    files = [main] if main.exists() or env.get("EA_CONFIG") else []
+    conf_d = main.parent / "conf.d"
+    if conf_d.is_dir():
+        files.extend(sorted(conf_d.glob("*.toml")))
+    return files
+
+
+def _apply_environment(merged: dict[str, Any], env: Mapping[str, str]) -> None:
+    for dotted, variable, _field in iter_settings():
+        if variable in env:
+            *sections, leaf = dotted.split(".")
+            target = merged
+            for section in sections:
+                existing = target.get(section)
+                target = target.setdefault(section, {}) if isinstance(existing, dict | None) \
+                    else {}
+            target[leaf] = env[variable]
+
+
+def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    name = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{name}: unknown setting (check the spelling against the configuration reference)"
+    value = error.get("input")
+    return f"{name} = {value!r}: {error['msg']}"

@@ -1,0 +1,147 @@
+"""SQLite discipline in one place: connections, transactions and forward-only migrations.
+
+Every connection uses WAL, ``busy_timeout`` 10 s, ``foreign_keys=ON`` and ``synchronous=NORMAL``;
+writes go through ``transaction()``, which opens ``BEGIN IMMEDIATE`` so writers queue on the lock
+instead of failing half-way. Migrations are numbered SQL files in ``migrations/``; the applied
+version lives in ``PRAGMA user_version``. A database newer than the code refuses to be used.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+from editorial_assistant.errors import NotReady, SchemaTooNew
+
+BUSY_TIMEOUT_MS = 10_000
+MIGRATION_BUSY_TIMEOUT_MS = 60_000
+
+
+def utcnow() -> datetime:
+    """The current time in UTC; services take it as ``now`` so tests can pass their own."""
+    return datetime.now(timezone.utc)
+
+
+def timestamp(moment: datetime) -> str:
+    """How times are stored: ISO 8601 UTC with milliseconds, sortable as text."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def connect(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    """Open a connection with the project's pragmas; the caller owns and closes it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                           timeout=busy_timeout_ms / 1000)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction taken with ``BEGIN IMMEDIATE``; rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+class Database:
+    """Hands each thread its own connection to one database file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path)
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection, if any."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, SQL) for every migration shipped in the package, in order."""
+    found = []
+    for entry in resources.files("editorial_assistant.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def latest_version() -> int:
+    """The schema version this code knows."""
+    return migrations()[-1][0]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the database."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(path: Path) -> list[str]:
+    """Apply every pending migration in one transaction; return the names applied."""
+    conn = connect(path, busy_timeout_ms=MIGRATION_BUSY_TIMEOUT_MS)
+    try:
+        with transaction(conn):
+            current = schema_version(conn)
+            _refuse_newer(current)
+            pending = [m for m in migrations() if m[0] > current]
+            for version, _name, sql in pending:
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version}")
+        if pending:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return [name for _v, name, _sql in pending]
+    finally:
+        conn.close()
+
+
+def check_schema(conn: sqlite3.Connection) -> None:
+    """Refuse to run against a database that is behind or ahead of this code."""
+    current = schema_version(conn)
+    _refuse_newer(current)
+    if current < latest_version():
+        raise NotReady(
+            f"The database schema is at version {current}; this code needs {latest_version()}.",
+            code="schema_outdated", hint="Run `editorial-assistant migrate`.")
+
+
+def _refuse_newer(current: int) -> None:
+    if current > latest_version():
+        raise SchemaTooNew(
+            f"The database schema is at version {current}, newer than this code knows "
+            f"({latest_version()}); refusing to start.")
+
+
+def _statements(sql: str) -> Iterator[str]:
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer.strip()
+            buffer = ""
+    if buffer.strip() and not buffer.strip().startswith("--"):
+        yield buffer.strip()

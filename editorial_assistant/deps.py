@@ -1,0 +1,31 @@
+"""FastAPI dependencies shared by the routers: the settings, a connection, the queue, the clock."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from fastapi import Request
+
+from editorial_assistant.config import Settings
+from editorial_assistant.jobs.tasks import JobQueue
+
+
+def settings(request: Request) -> Settings:
+    """The application's settings."""
+    return request.app.state.settings  # type: ignore[no-any-return]  # set by create_app
+
+
+def conn(request: Request) -> sqlite3.Connection:
+    """This thread's database connection."""
+    return request.app.state.db.conn()  # type: ignore[no-any-return]  # set by create_app
+
+
+def queue(request: Request) -> JobQueue:
+    """The job queue."""
+    return request.app.state.queue  # type: ignore[no-any-return]  # set by create_app
+
+
+def now(request: Request) -> datetime:
+    """The current time from the application's clock."""
+    return request.app.state.clock()  # type: ignore[no-any-return]  # set by create_app

@@ -1,0 +1,1 @@
+"""Jobs: the durable state machine, the queue that feeds it, recovery and the job API."""

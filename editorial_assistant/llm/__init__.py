@@ -1,0 +1,1 @@
+"""LLM backends behind one interface: the built-in local backend and (later) OpenRouter."""

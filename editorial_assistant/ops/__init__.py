@@ -1,0 +1,1 @@
+"""Operational endpoints and helpers: health, readiness, versions."""

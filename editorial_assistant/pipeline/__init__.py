@@ -1,0 +1,1 @@
+"""The chain of phases that turns a parsed transcript into editorial drafts."""

@@ -1,0 +1,1 @@
+"""Caption files: parsing, Media IDs, storage and intake."""

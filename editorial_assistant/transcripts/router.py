@@ -1,0 +1,40 @@
+"""``POST /api/transcripts``: upload a caption file and queue a job for it."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+
+from editorial_assistant import deps
+from editorial_assistant.config import Settings
+from editorial_assistant.errors import ErrorOut
+from editorial_assistant.jobs.tasks import JobQueue
+from editorial_assistant.transcripts.schemas import SubmissionOut
+from editorial_assistant.transcripts.service import submit_transcript
+
+router = APIRouter(prefix="/api", tags=["transcripts"])
+
+
+@router.post("/transcripts", status_code=201, response_model=SubmissionOut,
+             responses={409: {"model": ErrorOut}, 413: {"model": ErrorOut},
+                        415: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+def upload_transcript(
+    file: Annotated[UploadFile, File(description="The caption file (SRT, editor export, text).")],
+    priority: Annotated[int, Form(ge=-100, le=100, description="Higher runs first.")] = 0,
+    force: Annotated[bool, Form(description="Process even if the Media ID exists.")] = False,
+    timestamps: Annotated[bool, Form(description="Run the chapters phase for any length.")] = False,
+    settings: Settings = Depends(deps.settings),
+    conn: sqlite3.Connection = Depends(deps.conn),
+    queue: JobQueue = Depends(deps.queue),
+    now: datetime = Depends(deps.now),
+) -> dict[str, object]:
+    """Store the original file untouched, detect its format, and queue a job."""
+    data = file.file.read(settings.intake.max_upload_bytes + 1)
+    result = submit_transcript(conn, data_dir=settings.data_dir, filename=file.filename or "",
+                               data=data, max_bytes=settings.intake.max_upload_bytes, now=now,
+                               priority=priority, force=force, want_timestamps=timestamps)
+    queue.enqueue(result["job"]["id"], priority)
+    return result

@@ -1,0 +1,72 @@
+"""Shared fixtures: settings on a temporary data folder, the real app in process, the corpus."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from editorial_assistant.app import create_app
+from editorial_assistant.config import Settings, load_settings
+from editorial_assistant.db import migrate
+from editorial_assistant.worker import Worker
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "transcripts"
+
+
+def corpus_dir() -> Path | None:
+    """The station's caption files, when this checkout sits beside ``../shared``."""
+    folder = Path(os.environ.get("EA_CORPUS_DIR", CORPUS))
+    return folder if folder.is_dir() else None
+
+
+@pytest.fixture
+def corpus() -> Path:
+    folder = corpus_dir()
+    if folder is None:
+        pytest.skip("the caption corpus (../shared/corpus/transcripts) is not present")
+    return folder
+
+
+def make_settings(tmp_path: Path, **env: str) -> Settings:
+    """Settings that read no /etc file and write only under ``tmp_path``."""
+    config = tmp_path / "config.toml"
+    if not config.exists():
+        config.write_text("", encoding="utf-8")
+    environ = {"EA_DATA_DIR": str(tmp_path / "data"), "EA_CONFIG": str(config), **env}
+    return load_settings(environ)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = make_settings(tmp_path)
+    migrate(settings.database_path)
+    return settings
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Worker:
+    """A worker whose jobs run in the test's thread (``worker.run(job_id)``)."""
+    return Worker(settings)
+
+
+SRT = (
+    "1\r\n00:00:01,000 --> 00:00:04,000\r\n- Angela Fitzgerald: Welcome to\r\n"
+    "<i>Wisconsin Life.</i>\r\n\r\n2\r\n00:00:04,500 --> 00:00:08,000\r\n[gentle music]\r\n\r\n"
+    "3\r\n00:00:08,000 --> 00:00:12,000\r\n- Cindy Bentley: Thank you for having me here.\r\n\r\n"
+)
+
+
+def upload(client: TestClient, name: str, data: bytes | str, **form: str):  # type: ignore[no-untyped-def]
+    """POST a file to the intake endpoint."""
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    return client.post("/api/transcripts", files={"file": (name, body)}, data=form)

@@ -1,0 +1,70 @@
+"""Starting the real ``editorial-assistant`` processes for system tests, and waiting on state."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEADLINE_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    config = tmp_path / "config.toml"
+    config.write_text("", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EA_")}
+    return {**env, "EA_DATA_DIR": str(tmp_path / "data"), "EA_CONFIG": str(config), **extra}
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = open(log, "ab")  # noqa: SIM115 - the child process owns it for its lifetime
+    return subprocess.Popen([sys.executable, "-m", "editorial_assistant", *args], env=env,
+                            stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "editorial_assistant", *args], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> int:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+    try:
+        return process.wait(timeout=45)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.wait()
+
+
+def wait_for(check: Callable[[], Any], what: str, log: Path | None = None) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with the log if it never does."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except httpx.TransportError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.05)
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    raise AssertionError(f"timed out waiting for {what}\n{tail}")
+
+
+def job_status(base: str, job_id: int) -> dict[str, Any]:
+    return httpx.get(f"{base}/api/jobs/{job_id}", timeout=5).json()  # type: ignore[no-any-return]
