@@ -25,21 +25,29 @@ from editorial_assistant.jobs.router import router as jobs_router
 from editorial_assistant.jobs.tasks import JobQueue, make_huey
 from editorial_assistant.ops.router import router as ops_router
 from editorial_assistant.transcripts.router import router as transcripts_router
+from editorial_assistant.web.router import router as web_router
 
 log = logging.getLogger(__name__)
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-              415: "unsupported_media_type"}
+HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """Build the API for one set of settings."""
-    app = FastAPI(title="Editorial Assistant", version=__version__,
-                  description="Caption files in, LLM-drafted editorial material out.")
+    app = FastAPI(
+        title="Editorial Assistant",
+        version=__version__,
+        description="Caption files in, LLM-drafted editorial material out.",
+    )
     app.state.settings = settings
     app.state.db = Database(settings.database_path)
     app.state.queue = JobQueue(make_huey(settings))
     app.state.clock = clock
-    for router in (ops_router, transcripts_router, jobs_router):
+    for router in (ops_router, transcripts_router, jobs_router, web_router):
         app.include_router(router)
     install_error_handlers(app)
     return app
@@ -53,11 +61,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-def error_response(status: int, code: str, message: str, hint: str = "",
-                   details: dict[str, Any] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, hint: str = "", details: dict[str, Any] | None = None
+) -> JSONResponse:
     """A JSON response in the shared error shape."""
-    return JSONResponse(AppError(message, code=code, hint=hint, details=details).as_dict(),
-                        status_code=status)
+    return JSONResponse(
+        AppError(message, code=code, hint=hint, details=details).as_dict(), status_code=status
+    )
 
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
@@ -68,8 +78,9 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [_describe_problem(error) for error in exc.errors()]
-    return error_response(422, "invalid_request", "; ".join(problems),
-                          "Check the request against /openapi.json.")
+    return error_response(
+        422, "invalid_request", "; ".join(problems), "Check the request against /openapi.json."
+    )
 
 
 def _describe_problem(error: dict[str, Any]) -> str:
@@ -88,5 +99,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "Something went wrong on our side.",
-                          "The service log has the details; try again or tell IT.")
+    return error_response(
+        500,
+        "internal_error",
+        "Something went wrong on our side.",
+        "The service log has the details; try again or tell IT.",
+    )

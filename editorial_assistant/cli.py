@@ -19,7 +19,8 @@ import click
 
 from editorial_assistant import __version__
 from editorial_assistant.config import Settings, load_settings
-from editorial_assistant.db import Database, migrate as run_migrations, utcnow
+from editorial_assistant.db import Database, utcnow
+from editorial_assistant.db import migrate as run_migrations
 from editorial_assistant.errors import AppError, ConfigError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -47,15 +48,22 @@ def _settings(ctx: click.Context) -> Settings:
     if settings is None:
         with _reported_errors():
             settings = ctx.obj["settings"] = load_settings(config_file=ctx.obj["config"])
-        logging.basicConfig(level=settings.log.level, stream=sys.stderr,
-                            format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=settings.log.level,
+            stream=sys.stderr,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
     return settings
 
 
-@click.group(context_settings=CONTEXT)
-@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Read this TOML file instead of /etc/editorial-assistant/editorial-assistant.toml"
-                   " (same as EA_CONFIG).")
+@click.group(name="editorial-assistant", context_settings=CONTEXT)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Read this TOML file instead of /etc/editorial-assistant/editorial-assistant.toml"
+    " (same as EA_CONFIG).",
+)
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None) -> None:
     """Editorial Assistant: caption files in, LLM-drafted editorial material out."""
@@ -80,20 +88,30 @@ def migrate(ctx: click.Context) -> None:
 
 
 def _listen_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--workers", type=click.IntRange(1, 64), default=None,
-                        help="gunicorn worker processes (default: api.workers).")(func)
-    func = click.option("--uds", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Listen on this Unix socket instead of TCP.")(func)
-    func = click.option("--port", type=click.IntRange(1, 65535), default=None,
-                        help="TCP port (default: api.port).")(func)
+    func = click.option(
+        "--workers",
+        type=click.IntRange(1, 64),
+        default=None,
+        help="gunicorn worker processes (default: api.workers).",
+    )(func)
+    func = click.option(
+        "--uds",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Listen on this Unix socket instead of TCP.",
+    )(func)
+    func = click.option(
+        "--port", type=click.IntRange(1, 65535), default=None, help="TCP port (default: api.port)."
+    )(func)
     return click.option("--host", default=None, help="Address to bind (default: api.host).")(func)
 
 
 @cli.command()
 @_listen_options
 @click.pass_context
-def api(ctx: click.Context, host: str | None, port: int | None, uds: Path | None,
-        workers: int | None) -> None:
+def api(
+    ctx: click.Context, host: str | None, port: int | None, uds: Path | None, workers: int | None
+) -> None:
     """Run the HTTP API under gunicorn (what the systemd unit runs)."""
     from editorial_assistant.serving import run_api
 
@@ -114,36 +132,57 @@ def worker(ctx: click.Context) -> None:
 @cli.command()
 @_listen_options
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, uds: Path | None,
-          workers: int | None) -> None:
+def serve(
+    ctx: click.Context, host: str | None, port: int | None, uds: Path | None, workers: int | None
+) -> None:
     """Migrate, then run the API and a worker together (for development)."""
     from editorial_assistant.serving import run_together
 
     settings = _settings(ctx)
     with _reported_errors():
         run_migrations(settings.database_path)
-        run_together(settings, host=host, port=port, uds=uds, workers=workers,
-                     config=ctx.obj["config"])
+        run_together(
+            settings, host=host, port=port, uds=uds, workers=workers, config=ctx.obj["config"]
+        )
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--priority", type=click.IntRange(-100, 100), default=0, show_default=True,
-              help="Higher runs first.")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--priority",
+    type=click.IntRange(-100, 100),
+    default=0,
+    show_default=True,
+    help="Higher runs first.",
+)
 @click.option("--force", is_flag=True, help="Process even if the Media ID already has a job.")
 @click.option("--timestamps", is_flag=True, help="Run the chapters phase for any length.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 @click.pass_context
-def submit(ctx: click.Context, files: tuple[Path, ...], priority: int, force: bool,
-           timestamps: bool, as_json: bool) -> None:
+def submit(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    priority: int,
+    force: bool,
+    timestamps: bool,
+    as_json: bool,
+) -> None:
     """Queue caption files for processing; exits 1 if any file was refused."""
     from editorial_assistant.transcripts.commands import submit_files
 
     settings = _settings(ctx)
     with _reported_errors():
-        refused = submit_files(settings, files, priority=priority, force=force,
-                               timestamps=timestamps, as_json=as_json, echo=click.echo)
+        refused = submit_files(
+            settings,
+            files,
+            priority=priority,
+            force=force,
+            timestamps=timestamps,
+            as_json=as_json,
+            echo=click.echo,
+        )
     sys.exit(1 if refused else 0)
 
 
@@ -158,14 +197,21 @@ def jobs() -> None:
 @click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def jobs_list(ctx: click.Context, status: str | None, search: str | None, limit: int,
-              as_json: bool) -> None:
+def jobs_list(
+    ctx: click.Context, status: str | None, search: str | None, limit: int, as_json: bool
+) -> None:
     """List jobs, newest first."""
     from editorial_assistant.jobs.commands import print_job_list
 
     with _reported_errors():
-        print_job_list(_database(ctx), status=status, search=search, limit=limit,
-                       as_json=as_json, echo=click.echo)
+        print_job_list(
+            _database(ctx),
+            status=status,
+            search=search,
+            limit=limit,
+            as_json=as_json,
+            echo=click.echo,
+        )
 
 
 @jobs.command("show")
@@ -188,30 +234,42 @@ def _action_command(name: str, summary: str) -> None:
         from editorial_assistant.jobs.commands import act
 
         with _reported_errors():
-            act(_settings(ctx), _database(ctx), name, job_id=job_id, now=utcnow(),
-                echo=click.echo)
+            act(_settings(ctx), _database(ctx), name, job_id=job_id, now=utcnow(), echo=click.echo)
 
 
-for _name, _summary in (("pause", "Pause a job (a running job stops after its current step)."),
-                        ("resume", "Put a paused job back in the queue."),
-                        ("cancel", "Cancel a job; it writes no further output."),
-                        ("retry", "Retry a failed, cancelled or paused job.")):
+for _name, _summary in (
+    ("pause", "Pause a job (a running job stops after its current step)."),
+    ("resume", "Put a paused job back in the queue."),
+    ("cancel", "Cancel a job; it writes no further output."),
+    ("retry", "Retry a failed, cancelled or paused job."),
+):
     _action_command(_name, _summary)
 
 
 @jobs.command("retry-phase")
 @click.argument("job_id", type=click.IntRange(1, 2**62))
 @click.argument("phase")
-@click.option("--tier", type=click.IntRange(0, 2), default=None,
-              help="Force a tier: 0 cheap, 1 default, 2 strong.")
+@click.option(
+    "--tier",
+    type=click.IntRange(0, 2),
+    default=None,
+    help="Force a tier: 0 cheap, 1 default, 2 strong.",
+)
 @click.pass_context
 def jobs_retry_phase(ctx: click.Context, job_id: int, phase: str, tier: int | None) -> None:
     """Run one phase of a job again; the previous output is kept."""
     from editorial_assistant.jobs.commands import retry_one_phase
 
     with _reported_errors():
-        retry_one_phase(_settings(ctx), _database(ctx), job_id=job_id, phase=phase, tier=tier,
-                        now=utcnow(), echo=click.echo)
+        retry_one_phase(
+            _settings(ctx),
+            _database(ctx),
+            job_id=job_id,
+            phase=phase,
+            tier=tier,
+            now=utcnow(),
+            echo=click.echo,
+        )
 
 
 @cli.group()

@@ -4,7 +4,8 @@ Precedence, lowest first: the defaults below < ``/etc/editorial-assistant/editor
 (or the file named by ``EA_CONFIG``) < ``conf.d/*.toml`` beside that file, in name order < the
 environment. Each setting's environment variable is ``EA_<SECTION>_<NAME>`` unless the field names
 another in ``env``. Secrets never live here: ``Settings.secret(name)`` reads them from
-``$CREDENTIALS_DIRECTORY/<name>`` (systemd credentials), else ``EA_<NAME>_FILE``, else ``EA_<NAME>``.
+``$CREDENTIALS_DIRECTORY/<name>`` (systemd credentials), else ``EA_<NAME>_FILE``, else
+``EA_<NAME>``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.config import JsonDict
 
 from editorial_assistant.errors import ConfigError
 
@@ -33,67 +35,82 @@ class Section(BaseModel):
 
 def setting(default: Any, description: str, *, env: str | None = None, **kw: Any) -> Any:
     """A documented setting; ``env`` overrides the derived environment variable name."""
-    extra = {"env": env} if env else None
+    extra: JsonDict | None = {"env": env} if env else None
     return Field(default, description=description, json_schema_extra=extra, **kw)
 
 
 class ApiSettings(Section):
     host: str = setting("127.0.0.1", "Address the HTTP API binds to. Keep it on loopback.")
     port: int = setting(8000, "TCP port of the HTTP API.", ge=1, le=65535)
-    workers: int = setting(2, "gunicorn worker processes for `editorial-assistant api`.", ge=1,
-                           le=64)
+    workers: int = setting(
+        2, "gunicorn worker processes for `editorial-assistant api`.", ge=1, le=64
+    )
     graceful_timeout_seconds: int = setting(
-        30, "Seconds gunicorn lets in-flight requests finish on stop.", ge=1, le=600)
+        30, "Seconds gunicorn lets in-flight requests finish on stop.", ge=1, le=600
+    )
 
 
 class LlmSettings(Section):
     backend: Literal["local", "openrouter"] = setting(
-        "local", "Which LLM backend runs the phases: the built-in rule-based `local` backend or "
-        "`openrouter`.")
+        "local",
+        "Which LLM backend runs the phases: the built-in rule-based `local` backend or "
+        "`openrouter`.",
+    )
     local_delay_seconds: float = setting(
-        0.0, "Simulated latency per call of the local backend, for demonstrations and load "
-        "tests.", ge=0, le=60)
+        0.0,
+        "Simulated latency per call of the local backend, for demonstrations and load tests.",
+        ge=0,
+        le=60,
+    )
 
 
 class IntakeSettings(Section):
-    max_upload_bytes: int = setting(5_000_000, "Largest caption file accepted, in bytes.",
-                                    ge=1_000, le=100_000_000)
+    max_upload_bytes: int = setting(
+        5_000_000, "Largest caption file accepted, in bytes.", ge=1_000, le=100_000_000
+    )
 
 
 class LimitsSettings(Section):
     title: int = setting(60, "Longest SEO title, in characters.", ge=10, le=500)
-    short_description: int = setting(90, "Longest short description, in characters.", ge=10,
-                                     le=1000)
-    long_description: int = setting(350, "Longest long description, in characters.", ge=10,
-                                    le=5000)
+    short_description: int = setting(
+        90, "Longest short description, in characters.", ge=10, le=1000
+    )
+    long_description: int = setting(350, "Longest long description, in characters.", ge=10, le=5000)
 
 
 class PipelineSettings(Section):
     formatter_chunk_words: int = setting(
-        1500, "The formatter sends long transcripts in chunks of about this many words.",
-        ge=100, le=50_000)
+        1500,
+        "The formatter sends long transcripts in chunks of about this many words.",
+        ge=100,
+        le=50_000,
+    )
     completeness_threshold: float = setting(
-        0.70, "Pause a job when formatted words / spoken words falls below this ratio.",
-        gt=0, le=1)
+        0.70, "Pause a job when formatted words / spoken words falls below this ratio.", gt=0, le=1
+    )
     completeness_min_words: int = setting(
-        500, "Only check completeness for transcripts with more spoken words than this.", ge=0)
+        500, "Only check completeness for transcripts with more spoken words than this.", ge=0
+    )
     timestamp_min_minutes: float = setting(
-        30, "Run the timestamp phase for programmes at least this long (or on request).", ge=0)
+        30, "Run the timestamp phase for programmes at least this long (or on request).", ge=0
+    )
 
 
 class JobSettings(Section):
-    heartbeat_seconds: float = setting(10, "How often a running job records that it is alive.",
-                                       gt=0, le=300)
+    heartbeat_seconds: float = setting(
+        10, "How often a running job records that it is alive.", gt=0, le=300
+    )
     stale_after_seconds: float = setting(
-        60, "A running job whose heartbeat is older than this is re-queued.", ge=5, le=86_400)
-    max_attempts: int = setting(3, "Times a job may be started before it is failed.", ge=1,
-                                le=20)
+        60, "A running job whose heartbeat is older than this is re-queued.", ge=5, le=86_400
+    )
+    max_attempts: int = setting(3, "Times a job may be started before it is failed.", ge=1, le=20)
 
 
 class WorkerSettings(Section):
     concurrency: int = setting(4, "Jobs the worker runs at once (threads).", ge=1, le=64)
     poll_interval_seconds: float = setting(
-        0.05, "How often an idle worker looks for new work.", ge=0.01, le=10)
+        0.05, "How often an idle worker looks for new work.", ge=0.01, le=10
+    )
 
 
 class LogSettings(Section):
@@ -101,9 +118,11 @@ class LogSettings(Section):
 
 
 class Settings(Section):
-    data_dir: Path = setting(Path("/var/lib/editorial-assistant"),
-                             "Folder for everything the service writes (database, queue, "
-                             "transcripts, outputs).", env="EA_DATA_DIR")
+    data_dir: Path = setting(
+        Path("/var/lib/editorial-assistant"),
+        "Folder for everything the service writes (database, queue, transcripts, outputs).",
+        env="EA_DATA_DIR",
+    )
     api: ApiSettings = ApiSettings()
     llm: LlmSettings = LlmSettings()
     intake: IntakeSettings = IntakeSettings()
@@ -140,8 +159,9 @@ def _credential_path(env: Mapping[str, str], name: str) -> str | None:
     return str(Path(folder) / name) if folder else None
 
 
-def iter_settings(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[
-        tuple[str, str, Any]]:
+def iter_settings(
+    model: type[BaseModel] = Settings, prefix: str = ""
+) -> Iterator[tuple[str, str, Any]]:
     """Yield (dotted name, environment variable, field) for every setting."""
     for name, field in model.model_fields.items():
         if name in ("environ", "sources"):
@@ -156,8 +176,9 @@ def iter_settings(model: type[BaseModel] = Settings, prefix: str = "") -> Iterat
         yield dotted, str(env or "EA_" + dotted.replace(".", "_").upper()), field
 
 
-def load_settings(environ: Mapping[str, str] | None = None, *,
-                  config_file: Path | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, config_file: Path | None = None
+) -> Settings:
     """Read defaults, config files and environment; raise ``ConfigError`` listing every problem."""
     env = dict(os.environ if environ is None else environ)
     if config_file is not None:
@@ -178,8 +199,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *,
         problems.extend(_describe(error) for error in exc.errors())
         settings = None
     if problems or settings is None:
-        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems),
-                          hint="Fix the settings named above; see docs/reference/configuration.md.")
+        raise ConfigError(
+            "Invalid configuration:\n  " + "\n  ".join(problems),
+            hint="Fix the settings named above; see docs/reference/configuration.md.",
+        )
     return settings
 
 
@@ -199,8 +222,7 @@ def _apply_environment(merged: dict[str, Any], env: Mapping[str, str]) -> None:
             target = merged
             for section in sections:
                 existing = target.get(section)
-                target = target.setdefault(section, {}) if isinstance(existing, dict | None) \
-                    else {}
+                target = target.setdefault(section, {}) if isinstance(existing, dict | None) else {}
             target[leaf] = env[variable]
 
 

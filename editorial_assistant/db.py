@@ -35,8 +35,9 @@ def timestamp(moment: datetime) -> str:
 def connect(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     """Open a connection with the project's pragmas; the caller owns and closes it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                           timeout=busy_timeout_ms / 1000)
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+    )
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA journal_mode = WAL")
@@ -125,14 +126,17 @@ def check_schema(conn: sqlite3.Connection) -> None:
     if current < latest_version():
         raise NotReady(
             f"The database schema is at version {current}; this code needs {latest_version()}.",
-            code="schema_outdated", hint="Run `editorial-assistant migrate`.")
+            code="schema_outdated",
+            hint="Run `editorial-assistant migrate`.",
+        )
 
 
 def _refuse_newer(current: int) -> None:
     if current > latest_version():
         raise SchemaTooNew(
             f"The database schema is at version {current}, newer than this code knows "
-            f"({latest_version()}); refusing to start.")
+            f"({latest_version()}); refusing to start."
+        )
 
 
 def _statements(sql: str) -> Iterator[str]:

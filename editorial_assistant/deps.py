@@ -13,19 +13,19 @@ from editorial_assistant.jobs.tasks import JobQueue
 
 def settings(request: Request) -> Settings:
     """The application's settings."""
-    return request.app.state.settings  # type: ignore[no-any-return]  # set by create_app
+    return request.app.state.settings
 
 
 def conn(request: Request) -> sqlite3.Connection:
     """This thread's database connection."""
-    return request.app.state.db.conn()  # type: ignore[no-any-return]  # set by create_app
+    return request.app.state.db.conn()
 
 
 def queue(request: Request) -> JobQueue:
     """The job queue."""
-    return request.app.state.queue  # type: ignore[no-any-return]  # set by create_app
+    return request.app.state.queue
 
 
 def now(request: Request) -> datetime:
     """The current time from the application's clock."""
-    return request.app.state.clock()  # type: ignore[no-any-return]  # set by create_app
+    return request.app.state.clock()

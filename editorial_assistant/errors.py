@@ -17,8 +17,15 @@ class AppError(Exception):
     code: str = "bad_request"
     hint: str = ""
 
-    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None,
-                 status: int | None = None, details: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        status: int | None = None,
+        details: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details

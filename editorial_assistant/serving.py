@@ -19,7 +19,7 @@ from editorial_assistant.config import Settings
 from editorial_assistant.db import Database, check_schema
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+class _Gunicorn(BaseApplication):
     def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
         self.settings, self.options = settings, options
         super().__init__()
@@ -34,19 +34,32 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no typ
         return create_app(self.settings)
 
 
-def gunicorn_options(settings: Settings, *, host: str | None, port: int | None,
-                     uds: Path | None, workers: int | None) -> dict[str, Any]:
+def gunicorn_options(
+    settings: Settings, *, host: str | None, port: int | None, uds: Path | None, workers: int | None
+) -> dict[str, Any]:
     """gunicorn's settings for this service."""
     bind = f"unix:{uds}" if uds else f"{host or settings.api.host}:{port or settings.api.port}"
-    return {"bind": [bind], "workers": workers or settings.api.workers,
-            "worker_class": "uvicorn_worker.UvicornWorker",
-            "graceful_timeout": settings.api.graceful_timeout_seconds, "timeout": 60,
-            "accesslog": None, "errorlog": "-", "loglevel": settings.log.level.lower(),
-            "proc_name": "editorial-assistant-api"}
+    return {
+        "bind": [bind],
+        "workers": workers or settings.api.workers,
+        "worker_class": "uvicorn_worker.UvicornWorker",
+        "graceful_timeout": settings.api.graceful_timeout_seconds,
+        "timeout": 60,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": settings.log.level.lower(),
+        "proc_name": "editorial-assistant-api",
+    }
 
 
-def run_api(settings: Settings, *, host: str | None = None, port: int | None = None,
-            uds: Path | None = None, workers: int | None = None) -> None:
+def run_api(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    uds: Path | None = None,
+    workers: int | None = None,
+) -> None:
     """Serve the API until stopped; refuse to start against a wrong schema."""
     database = Database(settings.database_path)
     check_schema(database.conn())
@@ -55,16 +68,27 @@ def run_api(settings: Settings, *, host: str | None = None, port: int | None = N
     _Gunicorn(settings, options).run()
 
 
-def run_together(settings: Settings, *, host: str | None, port: int | None, uds: Path | None,
-                 workers: int | None, config: Path | None) -> None:
+def run_together(
+    settings: Settings,
+    *,
+    host: str | None,
+    port: int | None,
+    uds: Path | None,
+    workers: int | None,
+    config: Path | None,
+) -> None:
     """Run a worker child and the API; stop the worker gracefully when the API exits."""
     command = [sys.executable, "-m", "editorial_assistant"]
     command += ["--config", str(config)] if config else []
     child = subprocess.Popen([*command, "worker"])
-    where = f"unix:{uds}" if uds else f"http://{host or settings.api.host}:" \
-                                      f"{port or settings.api.port}"
-    print(f"Editorial Assistant is starting on {where} (data in {settings.data_dir})",
-          file=sys.stderr, flush=True)
+    where = (
+        f"unix:{uds}" if uds else f"http://{host or settings.api.host}:{port or settings.api.port}"
+    )
+    print(
+        f"Editorial Assistant is starting on {where} (data in {settings.data_dir})",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         run_api(settings, host=host, port=port, uds=uds, workers=workers)
     finally:

@@ -48,13 +48,20 @@ class Worker:
         self.worker_id = worker_identity(uuid.uuid4().hex[:8])
         self.stopping = threading.Event()
         self.queue.job_runner = self.run
-        self.queue.recovery = lambda: recover_and_enqueue(self.queue, self.db, settings,
-                                                          self.worker_id)
+        self.queue.recovery = lambda: recover_and_enqueue(
+            self.queue, self.db, settings, self.worker_id
+        )
 
     def run(self, job_id: int) -> str:
         """Run one job in the calling thread."""
-        runner = Runner(settings=self.settings, conn=self.db.conn(), llm=self.llm,
-                        worker_id=self.worker_id, clock=utcnow, stopping=self.stopping)
+        runner = Runner(
+            settings=self.settings,
+            conn=self.db.conn(),
+            llm=self.llm,
+            worker_id=self.worker_id,
+            clock=utcnow,
+            stopping=self.stopping,
+        )
         return run_job(runner, job_id=job_id)
 
     def prepare(self) -> None:
@@ -71,10 +78,17 @@ class Worker:
         beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
         beat.start()
         worker = self.settings.worker
-        consumer = _Consumer(self.queue.huey, workers=worker.concurrency, worker_type="thread",
-                             initial_delay=worker.poll_interval_seconds, backoff=1.0,
-                             max_delay=worker.poll_interval_seconds, periodic=True,
-                             check_worker_health=True, stopping=self.stopping)
+        consumer = _Consumer(
+            self.queue.huey,
+            workers=worker.concurrency,
+            worker_type="thread",
+            initial_delay=worker.poll_interval_seconds,
+            backoff=1.0,
+            max_delay=worker.poll_interval_seconds,
+            periodic=True,
+            check_worker_health=True,
+            stopping=self.stopping,
+        )
         log.info("worker %s consuming with %d threads", self.worker_id, worker.concurrency)
         try:
             consumer.run()
@@ -88,8 +102,12 @@ class Worker:
             heartbeat(db.conn(), worker_id=self.worker_id, now=utcnow())
 
     def _give_back(self) -> None:
-        released = release_jobs_of(self.db.conn(), worker_id=self.worker_id, now=utcnow(),
-                                   reason="Re-queued: the worker stopped.")
+        released = release_jobs_of(
+            self.db.conn(),
+            worker_id=self.worker_id,
+            now=utcnow(),
+            reason="Re-queued: the worker stopped.",
+        )
         for job_id in released:
             self.queue.enqueue(job_id)
         if released:

@@ -1,4 +1,4 @@
-"""The settings object: layering, validation messages, secrets, and the reference staying complete."""
+"""The settings object: layering, validation messages, secrets, a complete reference."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_it_reports_a_file_that_is_not_toml(tmp_path: Path) -> None:
 
 
 def test_it_reports_a_missing_config_file_named_by_ea_config(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="missing.toml"):
+    with pytest.raises(ConfigError, match=r"missing\.toml"):
         load_settings({"EA_CONFIG": str(tmp_path / "missing.toml")})
 
 
@@ -60,8 +60,11 @@ def test_it_reads_secrets_from_credentials_then_file_then_environment(tmp_path: 
     config = write(tmp_path / "ea.toml", "")
     creds = write(tmp_path / "creds" / "openrouter_api_key", "from-credentials\n")
     key_file = write(tmp_path / "key", "from-file\n")
-    env = {"EA_CONFIG": str(config), "EA_OPENROUTER_API_KEY": "from-env",
-           "EA_OPENROUTER_API_KEY_FILE": str(key_file)}
+    env = {
+        "EA_CONFIG": str(config),
+        "EA_OPENROUTER_API_KEY": "from-env",
+        "EA_OPENROUTER_API_KEY_FILE": str(key_file),
+    }
     assert load_settings(env).secret("openrouter_api_key") == "from-file"
     env["CREDENTIALS_DIRECTORY"] = str(creds.parent)
     assert load_settings(env).secret("openrouter_api_key") == "from-credentials"
@@ -79,6 +82,9 @@ def test_it_never_shows_secrets_or_the_environment_in_a_dump(tmp_path: Path) -> 
 
 def test_every_setting_is_documented_in_the_configuration_reference() -> None:
     reference = REFERENCE.read_text(encoding="utf-8")
-    missing = [f"{name} ({env})" for name, env, _ in iter_settings()
-               if f"`{name}`" not in reference or f"`{env}`" not in reference]
+    missing = [
+        f"{name} ({env})"
+        for name, env, _ in iter_settings()
+        if f"`{name}`" not in reference or f"`{env}`" not in reference
+    ]
     assert not missing, f"undocumented settings: {missing}"

@@ -12,10 +12,16 @@ from editorial_assistant.errors import NotReady, SchemaTooNew
 
 def test_every_connection_uses_the_projects_pragmas(tmp_path: Path) -> None:
     conn = connect(tmp_path / "app.db")
-    pragmas = {name: conn.execute(f"PRAGMA {name}").fetchone()[0]
-               for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")}
-    assert pragmas == {"journal_mode": "wal", "busy_timeout": 10_000, "foreign_keys": 1,
-                       "synchronous": 1}
+    pragmas = {
+        name: conn.execute(f"PRAGMA {name}").fetchone()[0]
+        for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+    }
+    assert pragmas == {
+        "journal_mode": "wal",
+        "busy_timeout": 10_000,
+        "foreign_keys": 1,
+        "synchronous": 1,
+    }
 
 
 def test_migrate_is_idempotent(tmp_path: Path) -> None:

@@ -30,8 +30,9 @@ def assert_error_shape(body: dict[str, object]) -> None:
     assert error["code"] and error["message"]
 
 
-@pytest.mark.parametrize("cls", [errors.AppError, *all_subclasses(errors.AppError)],
-                         ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize(
+    "cls", [errors.AppError, *all_subclasses(errors.AppError)], ids=lambda cls: cls.__name__
+)
 def test_every_app_error_renders_in_the_shared_shape(cls: type[errors.AppError]) -> None:
     assert LLMError in all_subclasses(errors.AppError)
     request = Request({"type": "http", "method": "GET", "path": "/api/x", "headers": []})
@@ -43,22 +44,26 @@ def test_every_app_error_renders_in_the_shared_shape(cls: type[errors.AppError])
     assert body["error"]["code"] == cls.code
 
 
-@pytest.mark.parametrize(("method", "path", "status", "code"), [
-    ("GET", "/api/nowhere", 404, "not_found"),
-    ("DELETE", "/api/jobs", 405, "method_not_allowed"),
-    ("GET", "/api/jobs/abc", 422, "invalid_request"),
-    ("GET", "/api/jobs/0", 422, "invalid_request"),
-    ("GET", "/api/jobs/99999999999999999999999", 422, "invalid_request"),
-    ("GET", "/api/jobs/12345", 404, "not_found"),
-    ("GET", "/api/jobs?limit=100000", 422, "invalid_request"),
-    ("GET", "/api/jobs?status=exploded", 422, "invalid_input"),
-    ("POST", "/api/jobs/1/explode", 422, "invalid_request"),
-    ("POST", "/api/jobs/1/cancel", 404, "not_found"),
-    ("GET", "/api/jobs/1/outputs/..%2F..%2Fetc%2Fpasswd", 404, "not_found"),
-    ("POST", "/api/transcripts", 422, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/api/nowhere", 404, "not_found"),
+        ("DELETE", "/api/jobs", 405, "method_not_allowed"),
+        ("GET", "/api/jobs/abc", 422, "invalid_request"),
+        ("GET", "/api/jobs/0", 422, "invalid_request"),
+        ("GET", "/api/jobs/99999999999999999999999", 422, "invalid_request"),
+        ("GET", "/api/jobs/12345", 404, "not_found"),
+        ("GET", "/api/jobs?limit=100000", 422, "invalid_request"),
+        ("GET", "/api/jobs?status=exploded", 422, "invalid_input"),
+        ("POST", "/api/jobs/1/explode", 422, "invalid_request"),
+        ("POST", "/api/jobs/1/cancel", 404, "not_found"),
+        ("GET", "/api/jobs/1/outputs/..%2F..%2Fetc%2Fpasswd", 404, "not_found"),
+        ("POST", "/api/transcripts", 422, "invalid_request"),
+    ],
+)
 def test_bad_requests_get_a_clear_error_in_the_shared_shape(
-        client: TestClient, method: str, path: str, status: int, code: str) -> None:
+    client: TestClient, method: str, path: str, status: int, code: str
+) -> None:
     response = client.request(method, path)
     assert response.status_code == status, response.text
     assert_error_shape(response.json())
@@ -76,3 +81,12 @@ def test_an_unexpected_error_is_a_plain_500_without_a_traceback(client: TestClie
     assert response.status_code == 500
     assert_error_shape(response.json())
     assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+def test_the_landing_page_lists_jobs_with_escaped_text(client: TestClient) -> None:
+    from tests.conftest import SRT, upload
+
+    upload(client, "<script>alert(1)</script>.srt", SRT)
+    page = client.get("/")
+    assert page.status_code == 200 and "Latest jobs" in page.text
+    assert "<script>" not in page.text

@@ -14,12 +14,17 @@ from editorial_assistant.jobs.lifecycle import get_job_or_raise
 from editorial_assistant.jobs.tasks import JobQueue, make_huey
 
 Echo = Callable[..., None]
-ACTIONS = {"pause": service.pause_job, "resume": service.resume_job,
-           "cancel": service.cancel_job, "retry": service.retry_job}
+ACTIONS = {
+    "pause": service.pause_job,
+    "resume": service.resume_job,
+    "cancel": service.cancel_job,
+    "retry": service.retry_job,
+}
 
 
-def print_job_list(db: Database, *, status: str | None, search: str | None, limit: int,
-                   as_json: bool, echo: Echo) -> None:
+def print_job_list(
+    db: Database, *, status: str | None, search: str | None, limit: int, as_json: bool, echo: Echo
+) -> None:
     """Print a page of jobs as a table or JSON."""
     jobs, total = service.list_jobs(db.conn(), status=status, search=search, limit=limit)
     if as_json:
@@ -27,8 +32,10 @@ def print_job_list(db: Database, *, status: str | None, search: str | None, limi
         return
     echo(f"{'ID':>6}  {'STATUS':<10} {'PRI':>4}  {'MEDIA ID':<40} {'COST':>8}  CREATED")
     for job in jobs:
-        echo(f"{job['id']:>6}  {job['status']:<10} {job['priority']:>4}  "
-             f"{job['media_id'][:40]:<40} {job['cost_usd']:>8.4f}  {job['created_at'][:19]}")
+        echo(
+            f"{job['id']:>6}  {job['status']:<10} {job['priority']:>4}  "
+            f"{job['media_id'][:40]:<40} {job['cost_usd']:>8.4f}  {job['created_at'][:19]}"
+        )
     echo(f"{len(jobs)} of {total} job(s)")
 
 
@@ -41,8 +48,9 @@ def print_job(db: Database, *, job_id: int, as_json: bool, echo: Echo) -> None:
     echo(_job_text(job))
 
 
-def act(settings: Settings, db: Database, action: str, *, job_id: int, now: datetime,
-        echo: Echo) -> None:
+def act(
+    settings: Settings, db: Database, action: str, *, job_id: int, now: datetime, echo: Echo
+) -> None:
     """Pause, resume, cancel or retry a job and say what it is now."""
     if ACTIONS[action](db.conn(), job_id=job_id, now=now):
         _enqueue(settings, db, job_id)
@@ -51,8 +59,16 @@ def act(settings: Settings, db: Database, action: str, *, job_id: int, now: date
     echo(f"job {job_id} is {job['status']}{note}")
 
 
-def retry_one_phase(settings: Settings, db: Database, *, job_id: int, phase: str,
-                    tier: int | None, now: datetime, echo: Echo) -> None:
+def retry_one_phase(
+    settings: Settings,
+    db: Database,
+    *,
+    job_id: int,
+    phase: str,
+    tier: int | None,
+    now: datetime,
+    echo: Echo,
+) -> None:
     """Queue one phase of a job to run again."""
     service.retry_phase(db.conn(), job_id=job_id, phase=phase, tier=tier, now=now)
     _enqueue(settings, db, job_id)
@@ -66,15 +82,19 @@ def _enqueue(settings: Settings, db: Database, job_id: int) -> None:
 
 def _job_text(job: dict[str, Any]) -> str:
     transcript = job["transcript"]
-    lines = [f"job {job['id']}  {job['media_id']}  {job['status']}  priority {job['priority']}",
-             f"  file: {transcript['filename']} ({transcript['format']}, "
-             f"{transcript['word_count']} words, {transcript['duration_seconds'] / 60:.1f} min)",
-             f"  cost: ${job['cost_usd']:.4f}   attempts: {job['attempts']}"]
+    lines = [
+        f"job {job['id']}  {job['media_id']}  {job['status']}  priority {job['priority']}",
+        f"  file: {transcript['filename']} ({transcript['format']}, "
+        f"{transcript['word_count']} words, {transcript['duration_seconds'] / 60:.1f} min)",
+        f"  cost: ${job['cost_usd']:.4f}   attempts: {job['attempts']}",
+    ]
     if job["error"] or job["pause_reason"]:
         lines.append(f"  note: {job['error'] or job['pause_reason']}")
     for phase in job["phases"]:
         tier = "-" if phase["tier"] is None else phase["tier"]
-        lines.append(f"  {phase['name']:<10} {phase['status']:<10} tier {tier}  "
-                     f"{phase['model'] or '-':<12} ${phase['cost_usd']:.4f}")
+        lines.append(
+            f"  {phase['name']:<10} {phase['status']:<10} tier {tier}  "
+            f"{phase['model'] or '-':<12} ${phase['cost_usd']:.4f}"
+        )
     lines.append(f"  outputs: {', '.join(job['outputs']) or 'none yet'}")
     return "\n".join(lines)

@@ -42,14 +42,22 @@ def get_job_or_raise(conn: sqlite3.Connection, *, job_id: int) -> sqlite3.Row:
     return job
 
 
-def transition(conn: sqlite3.Connection, *, job: sqlite3.Row, to: str, now: datetime,
-               message: str, **fields: Any) -> None:
+def transition(
+    conn: sqlite3.Connection,
+    *,
+    job: sqlite3.Row,
+    to: str,
+    now: datetime,
+    message: str,
+    **fields: Any,
+) -> None:
     """Move a job to ``to`` (inside the caller's transaction), recording an event."""
     if to not in TRANSITIONS[job["status"]]:
         raise InvalidTransition(
             f"Job {job['id']} is {job['status']}; it cannot become {to}.",
             hint=f"From {job['status']} a job can become: "
-                 f"{', '.join(sorted(TRANSITIONS[job['status']]))}.")
+            f"{', '.join(sorted(TRANSITIONS[job['status']]))}.",
+        )
     values = {"status": to, "updated_at": timestamp(now), **fields}
     if to == "queued":
         values.setdefault("queued_at", timestamp(now))
@@ -58,23 +66,34 @@ def transition(conn: sqlite3.Connection, *, job: sqlite3.Row, to: str, now: date
         values.setdefault("finished_at", timestamp(now))
     assignments = ", ".join(f"{column} = ?" for column in values)
     conn.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), job["id"]))
-    record_event(conn, job_id=job["id"], kind=to, message=message, now=now,
-                 data={"from": job["status"]})
+    record_event(
+        conn, job_id=job["id"], kind=to, message=message, now=now, data={"from": job["status"]}
+    )
 
 
-def claim_job(conn: sqlite3.Connection, *, job_id: int, worker_id: str,
-              now: datetime) -> str | None:
+def claim_job(
+    conn: sqlite3.Connection, *, job_id: int, worker_id: str, now: datetime
+) -> str | None:
     """Take a queued job for this worker; return the run token, or None if it is not queued."""
     with transaction(conn):
         job = get_job(conn, job_id=job_id)
         if job is None or job["status"] != "queued":
             return None
         token = uuid.uuid4().hex
-        transition(conn, job=job, to="running", now=now,
-                   message=f"Started (attempt {job['attempts'] + 1}).",
-                   run_token=token, claimed_by=worker_id, heartbeat_at=timestamp(now),
-                   attempts=job["attempts"] + 1, started_at=job["started_at"] or timestamp(now),
-                   error=None, pause_reason=None)
+        transition(
+            conn,
+            job=job,
+            to="running",
+            now=now,
+            message=f"Started (attempt {job['attempts'] + 1}).",
+            run_token=token,
+            claimed_by=worker_id,
+            heartbeat_at=timestamp(now),
+            attempts=job["attempts"] + 1,
+            started_at=job["started_at"] or timestamp(now),
+            error=None,
+            pause_reason=None,
+        )
         return token
 
 
@@ -91,18 +110,29 @@ def heartbeat(conn: sqlite3.Connection, *, worker_id: str, now: datetime) -> int
     with transaction(conn):
         cursor = conn.execute(
             "UPDATE jobs SET heartbeat_at = ? WHERE status = 'running' AND claimed_by = ?",
-            (timestamp(now), worker_id))
+            (timestamp(now), worker_id),
+        )
         return cursor.rowcount
 
 
-def finish_run(conn: sqlite3.Connection, *, job_id: int, run_token: str, to: str, now: datetime,
-               message: str, **fields: Any) -> bool:
+def finish_run(
+    conn: sqlite3.Connection,
+    *,
+    job_id: int,
+    run_token: str,
+    to: str,
+    now: datetime,
+    message: str,
+    **fields: Any,
+) -> bool:
     """End this run by moving the job to ``to``; False if the run no longer owns the job."""
     with transaction(conn):
         job = owned_job(conn, job_id=job_id, run_token=run_token)
         if job is None:
             return False
         transition(conn, job=job, to=to, now=now, message=message, **fields)
-        conn.execute("UPDATE phases SET status = 'pending' WHERE job_id = ? AND status = "
-                     "'running'", (job_id,))
+        conn.execute(
+            "UPDATE phases SET status = 'pending' WHERE job_id = ? AND status = 'running'",
+            (job_id,),
+        )
         return True

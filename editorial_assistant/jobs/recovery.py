@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from editorial_assistant.db import timestamp, transaction
-from editorial_assistant.jobs.lifecycle import get_job, transition
+from editorial_assistant.jobs.lifecycle import get_job_or_raise, transition
 
 
 def worker_identity(token: str) -> str:
@@ -37,15 +37,22 @@ def worker_is_alive(worker_id: str) -> bool:
     return True
 
 
-def recover_stale_jobs(conn: sqlite3.Connection, *, now: datetime, stale_after_seconds: float,
-                       max_attempts: int, me: str = "",
-                       alive: Callable[[str], bool] = worker_is_alive) -> list[int]:
+def recover_stale_jobs(
+    conn: sqlite3.Connection,
+    *,
+    now: datetime,
+    stale_after_seconds: float,
+    max_attempts: int,
+    me: str = "",
+    alive: Callable[[str], bool] = worker_is_alive,
+) -> list[int]:
     """Re-queue (or fail) running jobs whose worker is gone; return the ids re-queued."""
     cutoff = timestamp(now - timedelta(seconds=stale_after_seconds))
     requeued = []
     with transaction(conn):
-        rows = conn.execute("SELECT id, claimed_by, heartbeat_at FROM jobs "
-                            "WHERE status = 'running'").fetchall()
+        rows = conn.execute(
+            "SELECT id, claimed_by, heartbeat_at FROM jobs WHERE status = 'running'"
+        ).fetchall()
         for row in rows:
             stale = (row["heartbeat_at"] or "") < cutoff
             orphaned = row["claimed_by"] != me and not alive(row["claimed_by"] or "")
@@ -54,14 +61,19 @@ def recover_stale_jobs(conn: sqlite3.Connection, *, now: datetime, stale_after_s
     return requeued
 
 
-def release_jobs_of(conn: sqlite3.Connection, *, worker_id: str, now: datetime,
-                    reason: str) -> list[int]:
+def release_jobs_of(
+    conn: sqlite3.Connection, *, worker_id: str, now: datetime, reason: str
+) -> list[int]:
     """Put back every job a stopping worker still holds; return their ids."""
     with transaction(conn):
-        ids = [row[0] for row in conn.execute(
-            "SELECT id FROM jobs WHERE status = 'running' AND claimed_by = ?", (worker_id,))]
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM jobs WHERE status = 'running' AND claimed_by = ?", (worker_id,)
+            )
+        ]
         for job_id in ids:
-            job = get_job(conn, job_id=job_id)
+            job = get_job_or_raise(conn, job_id=job_id)
             transition(conn, job=job, to="queued", now=now, message=reason)
             _reset_running_phases(conn, job_id)
     return ids
@@ -69,24 +81,36 @@ def release_jobs_of(conn: sqlite3.Connection, *, worker_id: str, now: datetime,
 
 def queued_job_ids(conn: sqlite3.Connection) -> list[tuple[int, int]]:
     """(id, priority) of every queued job, for re-enqueueing after a queue loss."""
-    return [(row[0], row[1]) for row in conn.execute(
-        "SELECT id, priority FROM jobs WHERE status = 'queued' ORDER BY priority DESC, id")]
+    return [
+        (row[0], row[1])
+        for row in conn.execute(
+            "SELECT id, priority FROM jobs WHERE status = 'queued' ORDER BY priority DESC, id"
+        )
+    ]
 
 
-def _requeue_or_fail(conn: sqlite3.Connection, job_id: int, now: datetime,
-                     max_attempts: int) -> bool:
-    job = get_job(conn, job_id=job_id)
+def _requeue_or_fail(
+    conn: sqlite3.Connection, job_id: int, now: datetime, max_attempts: int
+) -> bool:
+    job = get_job_or_raise(conn, job_id=job_id)
     _reset_running_phases(conn, job_id)
     if job["attempts"] >= max_attempts:
-        transition(conn, job=job, to="failed", now=now,
-                   message=f"Failed: the worker stopped responding {job['attempts']} times.",
-                   error=f"The worker stopped responding on each of {job['attempts']} attempts.")
+        transition(
+            conn,
+            job=job,
+            to="failed",
+            now=now,
+            message=f"Failed: the worker stopped responding {job['attempts']} times.",
+            error=f"The worker stopped responding on each of {job['attempts']} attempts.",
+        )
         return False
-    transition(conn, job=job, to="queued", now=now,
-               message="Re-queued: its worker stopped responding.")
+    transition(
+        conn, job=job, to="queued", now=now, message="Re-queued: its worker stopped responding."
+    )
     return True
 
 
 def _reset_running_phases(conn: sqlite3.Connection, job_id: int) -> None:
-    conn.execute("UPDATE phases SET status = 'pending' WHERE job_id = ? AND status = 'running'",
-                 (job_id,))
+    conn.execute(
+        "UPDATE phases SET status = 'pending' WHERE job_id = ? AND status = 'running'", (job_id,)
+    )

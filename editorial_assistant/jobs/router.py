@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import PlainTextResponse
@@ -15,25 +15,35 @@ from editorial_assistant.errors import ErrorOut
 from editorial_assistant.jobs import service
 from editorial_assistant.jobs.events import list_events
 from editorial_assistant.jobs.lifecycle import get_job_or_raise
-from editorial_assistant.jobs.schemas import (EventPage, JobOut, JobPage, PhaseRetryIn,
-                                              PriorityIn)
+from editorial_assistant.jobs.schemas import EventPage, JobOut, JobPage, PhaseRetryIn, PriorityIn
 from editorial_assistant.jobs.tasks import JobQueue
 from editorial_assistant.pipeline.outputs import read_output
 
-ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut},
+    409: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERRORS)
 JobId = Annotated[int, Path(ge=1, le=2**62, description="The job's id.")]
-ACTIONS = {"pause": service.pause_job, "resume": service.resume_job,
-           "cancel": service.cancel_job, "retry": service.retry_job}
+ACTIONS = {
+    "pause": service.pause_job,
+    "resume": service.resume_job,
+    "cancel": service.cancel_job,
+    "retry": service.retry_job,
+}
 
 
 @router.get("", response_model=JobPage)
-def list_jobs(conn: sqlite3.Connection = Depends(deps.conn),
-              status: Annotated[str | None, Query(description="Only jobs in this state.")] = None,
-              q: Annotated[str | None, Query(max_length=200,
-                                             description="Media ID or file name contains.")] = None,
-              limit: Annotated[int, Query(ge=1, le=200)] = 50,
-              offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> dict[str, object]:
+def list_jobs(
+    conn: sqlite3.Connection = Depends(deps.conn),
+    status: Annotated[str | None, Query(description="Only jobs in this state.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Media ID or file name contains.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> dict[str, object]:
     """Jobs, newest first."""
     jobs, total = service.list_jobs(conn, status=status, search=q, limit=limit, offset=offset)
     return {"jobs": jobs, "total": total, "limit": limit, "offset": offset}
@@ -46,11 +56,13 @@ def get_job(job_id: JobId, conn: sqlite3.Connection = Depends(deps.conn)) -> dic
 
 
 @router.post("/{job_id}/{action}", response_model=JobOut)
-def act_on_job(job_id: JobId,
-               action: Annotated[str, Path(pattern="^(pause|resume|cancel|retry)$")],
-               conn: sqlite3.Connection = Depends(deps.conn),
-               queue: JobQueue = Depends(deps.queue),
-               now: datetime = Depends(deps.now)) -> dict[str, object]:
+def act_on_job(
+    job_id: JobId,
+    action: Annotated[str, Path(pattern="^(pause|resume|cancel|retry)$")],
+    conn: sqlite3.Connection = Depends(deps.conn),
+    queue: JobQueue = Depends(deps.queue),
+    now: datetime = Depends(deps.now),
+) -> dict[str, object]:
     """Pause, resume, cancel or retry a job."""
     if ACTIONS[action](conn, job_id=job_id, now=now):
         queue.enqueue(job_id, get_job_or_raise(conn, job_id=job_id)["priority"])
@@ -58,11 +70,14 @@ def act_on_job(job_id: JobId,
 
 
 @router.post("/{job_id}/phases/{phase}/retry", response_model=JobOut)
-def retry_phase(job_id: JobId, phase: Annotated[str, Path(max_length=40)],
-                body: Annotated[PhaseRetryIn | None, Body()] = None,
-                conn: sqlite3.Connection = Depends(deps.conn),
-                queue: JobQueue = Depends(deps.queue),
-                now: datetime = Depends(deps.now)) -> dict[str, object]:
+def retry_phase(
+    job_id: JobId,
+    phase: Annotated[str, Path(max_length=40)],
+    body: Annotated[PhaseRetryIn | None, Body()] = None,
+    conn: sqlite3.Connection = Depends(deps.conn),
+    queue: JobQueue = Depends(deps.queue),
+    now: datetime = Depends(deps.now),
+) -> dict[str, object]:
     """Run one phase again, optionally at a forced tier; the previous output is kept."""
     tier = body.tier if body else None
     service.retry_phase(conn, job_id=job_id, phase=phase, tier=tier, now=now)
@@ -71,10 +86,13 @@ def retry_phase(job_id: JobId, phase: Annotated[str, Path(max_length=40)],
 
 
 @router.patch("/{job_id}", response_model=JobOut)
-def change_priority(job_id: JobId, body: PriorityIn,
-                    conn: sqlite3.Connection = Depends(deps.conn),
-                    queue: JobQueue = Depends(deps.queue),
-                    now: datetime = Depends(deps.now)) -> dict[str, object]:
+def change_priority(
+    job_id: JobId,
+    body: PriorityIn,
+    conn: sqlite3.Connection = Depends(deps.conn),
+    queue: JobQueue = Depends(deps.queue),
+    now: datetime = Depends(deps.now),
+) -> dict[str, object]:
     """Change a job's priority."""
     if service.set_priority(conn, job_id=job_id, priority=body.priority, now=now):
         queue.enqueue(job_id, body.priority)
@@ -82,22 +100,35 @@ def change_priority(job_id: JobId, body: PriorityIn,
 
 
 @router.get("/{job_id}/events", response_model=EventPage)
-def job_events(job_id: JobId, conn: sqlite3.Connection = Depends(deps.conn),
-               after: Annotated[int, Query(ge=0, le=2**62)] = 0) -> dict[str, object]:
+def job_events(
+    job_id: JobId,
+    conn: sqlite3.Connection = Depends(deps.conn),
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> dict[str, object]:
     """The job's timeline, oldest first (pass ``after`` to get only newer events)."""
     get_job_or_raise(conn, job_id=job_id)
     return {"events": list_events(conn, job_id=job_id, after_id=after)}
 
 
-@router.get("/{job_id}/outputs/{name}", response_class=PlainTextResponse,
-            responses={200: {"content": {"text/markdown": {}}}})
-def job_output(job_id: JobId, name: Annotated[str, Path(max_length=60)],
-               version: Annotated[int | None, Query(ge=1, le=10**6)] = None,
-               conn: sqlite3.Connection = Depends(deps.conn),
-               settings: Settings = Depends(deps.settings)) -> PlainTextResponse:
+@router.get(
+    "/{job_id}/outputs/{name}",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/markdown": {}}}},
+)
+def job_output(
+    job_id: JobId,
+    name: Annotated[str, Path(max_length=60)],
+    version: Annotated[int | None, Query(ge=1, le=10**6)] = None,
+    conn: sqlite3.Connection = Depends(deps.conn),
+    settings: Settings = Depends(deps.settings),
+) -> PlainTextResponse:
     """One output as Markdown (the latest version unless ``version`` is given)."""
     get_job_or_raise(conn, job_id=job_id)
-    text, row = read_output(conn, data_dir=settings.data_dir, job_id=job_id, name=name,
-                            version=version)
-    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8",
-                             headers={"X-Output-Version": str(row["version"])})
+    text, row = read_output(
+        conn, data_dir=settings.data_dir, job_id=job_id, name=name, version=version
+    )
+    return PlainTextResponse(
+        text,
+        media_type="text/markdown; charset=utf-8",
+        headers={"X-Output-Version": str(row["version"])},
+    )

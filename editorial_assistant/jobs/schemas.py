@@ -82,8 +82,9 @@ class EventPage(BaseModel):
 
 
 class PhaseRetryIn(BaseModel):
-    tier: int | None = Field(None, ge=0, le=2, description="Force a tier: 0 cheap, 1 default, "
-                             "2 strong.")
+    tier: int | None = Field(
+        None, ge=0, le=2, description="Force a tier: 0 cheap, 1 default, 2 strong."
+    )
 
 
 class PriorityIn(BaseModel):

@@ -1,4 +1,4 @@
-"""What editors do to jobs: list, inspect, pause, resume, cancel, retry, retry one phase, reprioritise.
+"""What editors do to jobs: list, inspect, pause, resume, cancel, retry (all or one phase).
 
 Every action validates the move through the state machine in ``lifecycle.py`` and records an
 event in the same transaction. Actions that put a job back in the queue return ``True`` as their
@@ -17,23 +17,35 @@ from editorial_assistant.jobs.events import record_event
 from editorial_assistant.jobs.lifecycle import STATUSES, get_job_or_raise, transition
 from editorial_assistant.pipeline.phases import PHASE_NAMES, TIERS
 
-LIST_COLUMNS = ("j.id, j.media_id, j.status, j.priority, j.attempts, j.cost_usd, j.error, "
-                "j.pause_reason, j.created_at, j.started_at, j.finished_at, j.updated_at, "
-                "t.original_filename AS filename")
+LIST_COLUMNS = (
+    "j.id, j.media_id, j.status, j.priority, j.attempts, j.cost_usd, j.error, "
+    "j.pause_reason, j.created_at, j.started_at, j.finished_at, j.updated_at, "
+    "t.original_filename AS filename"
+)
 
 
-def list_jobs(conn: sqlite3.Connection, *, status: str | None = None, search: str | None = None,
-              limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+def list_jobs(
+    conn: sqlite3.Connection,
+    *,
+    status: str | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
     """A page of jobs, newest first, and the total that match."""
     if status is not None and status not in STATUSES:
-        raise InvalidInput(f"Unknown status {status!r}.",
-                           hint=f"Use one of: {', '.join(STATUSES)}.")
+        raise InvalidInput(
+            f"Unknown status {status!r}.", hint=f"Use one of: {', '.join(STATUSES)}."
+        )
     where, params = _filters(status, search)
-    total = conn.execute(f"SELECT count(*) FROM jobs j JOIN transcripts t ON t.id = "
-                         f"j.transcript_id {where}", params).fetchone()[0]
-    rows = conn.execute(f"SELECT {LIST_COLUMNS} FROM jobs j JOIN transcripts t ON t.id = "
-                        f"j.transcript_id {where} ORDER BY j.id DESC LIMIT ? OFFSET ?",
-                        (*params, limit, offset)).fetchall()
+    total = conn.execute(
+        f"SELECT count(*) FROM jobs j JOIN transcripts t ON t.id = j.transcript_id {where}", params
+    ).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT {LIST_COLUMNS} FROM jobs j JOIN transcripts t ON t.id = "
+        f"j.transcript_id {where} ORDER BY j.id DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    ).fetchall()
     return [dict(row) for row in rows], total
 
 
@@ -44,18 +56,35 @@ def job_detail(conn: sqlite3.Connection, *, job_id: int) -> dict[str, Any]:
         job.pop(private)
     job["pause_requested"] = bool(job["pause_requested"])
     job["want_timestamps"] = bool(job["want_timestamps"])
-    job["transcript"] = dict(conn.execute(
-        "SELECT id, media_id, original_filename AS filename, format, encoding, word_count, "
-        "duration_seconds, duration_estimated, size_bytes, sha256, created_at FROM transcripts "
-        "WHERE id = ?", (job["transcript_id"],)).fetchone())
-    job["phases"] = [dict(row) for row in conn.execute(
-        "SELECT name, status, tier, tier_reason, model, attempts, prompt_tokens, "
-        "completion_tokens, cost_usd, error, started_at, finished_at FROM phases "
-        "WHERE job_id = ? ORDER BY position", (job_id,))]
-    job["outputs"] = [row[0] for row in conn.execute(
-        "SELECT DISTINCT o.name FROM outputs o JOIN phases p ON p.job_id = o.job_id AND "
-        "p.name = o.phase WHERE o.job_id = ? ORDER BY p.position", (job_id,))]
+    job["transcript"] = dict(
+        conn.execute(
+            "SELECT id, media_id, original_filename AS filename, format, encoding, word_count, "
+            "duration_seconds, duration_estimated, size_bytes, sha256, created_at FROM transcripts "
+            "WHERE id = ?",
+            (job["transcript_id"],),
+        ).fetchone()
+    )
+    job["phases"] = [
+        dict(row)
+        for row in conn.execute(
+            "SELECT name, status, tier, tier_reason, model, attempts, prompt_tokens, "
+            "completion_tokens, cost_usd, error, started_at, finished_at FROM phases "
+            "WHERE job_id = ? ORDER BY position",
+            (job_id,),
+        )
+    ]
+    job["outputs"] = output_names(conn, job_id=job_id)
     return job
+
+
+def output_names(conn: sqlite3.Connection, *, job_id: int) -> list[str]:
+    """Names of a job's outputs, in phase order."""
+    rows = conn.execute(
+        "SELECT DISTINCT o.name FROM outputs o JOIN phases p ON p.job_id = o.job_id AND "
+        "p.name = o.phase WHERE o.job_id = ? ORDER BY p.position",
+        (job_id,),
+    )
+    return [row[0] for row in rows]
 
 
 def pause_job(conn: sqlite3.Connection, *, job_id: int, now: datetime) -> bool:
@@ -64,11 +93,22 @@ def pause_job(conn: sqlite3.Connection, *, job_id: int, now: datetime) -> bool:
         job = get_job_or_raise(conn, job_id=job_id)
         if job["status"] == "running":
             conn.execute("UPDATE jobs SET pause_requested = 1 WHERE id = ?", (job_id,))
-            record_event(conn, job_id=job_id, kind="pause_requested", now=now,
-                         message="Pause requested; the job stops after the current step.")
+            record_event(
+                conn,
+                job_id=job_id,
+                kind="pause_requested",
+                now=now,
+                message="Pause requested; the job stops after the current step.",
+            )
         elif job["status"] != "paused":
-            transition(conn, job=job, to="paused", now=now, message="Paused by an editor.",
-                       pause_reason="Paused by an editor.")
+            transition(
+                conn,
+                job=job,
+                to="paused",
+                now=now,
+                message="Paused by an editor.",
+                pause_reason="Paused by an editor.",
+            )
     return False
 
 
@@ -78,14 +118,18 @@ def resume_job(conn: sqlite3.Connection, *, job_id: int, now: datetime) -> bool:
         job = get_job_or_raise(conn, job_id=job_id)
         if job["status"] == "running" and job["pause_requested"]:
             conn.execute("UPDATE jobs SET pause_requested = 0 WHERE id = ?", (job_id,))
-            record_event(conn, job_id=job_id, kind="resumed", now=now,
-                         message="Pause request withdrawn.")
+            record_event(
+                conn, job_id=job_id, kind="resumed", now=now, message="Pause request withdrawn."
+            )
             return False
         if job["status"] != "paused":
-            raise InvalidTransition(f"Job {job_id} is {job['status']}, not paused.",
-                                    hint="Only a paused job can be resumed.")
-        transition(conn, job=job, to="queued", now=now, message="Resumed by an editor.",
-                   pause_reason=None)
+            raise InvalidTransition(
+                f"Job {job_id} is {job['status']}, not paused.",
+                hint="Only a paused job can be resumed.",
+            )
+        transition(
+            conn, job=job, to="queued", now=now, message="Resumed by an editor.", pause_reason=None
+        )
     return True
 
 
@@ -94,8 +138,10 @@ def cancel_job(conn: sqlite3.Connection, *, job_id: int, now: datetime) -> bool:
     with transaction(conn):
         job = get_job_or_raise(conn, job_id=job_id)
         transition(conn, job=job, to="cancelled", now=now, message="Cancelled by an editor.")
-        conn.execute("UPDATE phases SET status = 'pending' WHERE job_id = ? AND status = "
-                     "'running'", (job_id,))
+        conn.execute(
+            "UPDATE phases SET status = 'pending' WHERE job_id = ? AND status = 'running'",
+            (job_id,),
+        )
     return False
 
 
@@ -106,33 +152,65 @@ def retry_job(conn: sqlite3.Connection, *, job_id: int, now: datetime) -> bool:
         if job["status"] not in ("failed", "cancelled", "paused"):
             raise InvalidTransition(
                 f"Job {job_id} is {job['status']}; only failed, cancelled or paused jobs can be "
-                "retried.", hint="To run one phase again, use the phase retry.")
-        conn.execute("UPDATE phases SET status = 'pending', error = NULL WHERE job_id = ? AND "
-                     "status IN ('failed', 'running')", (job_id,))
-        transition(conn, job=job, to="queued", now=now, message="Retried by an editor.",
-                   error=None, pause_reason=None, attempts=0, finished_at=None)
+                "retried.",
+                hint="To run one phase again, use the phase retry.",
+            )
+        conn.execute(
+            "UPDATE phases SET status = 'pending', error = NULL WHERE job_id = ? AND "
+            "status IN ('failed', 'running')",
+            (job_id,),
+        )
+        transition(
+            conn,
+            job=job,
+            to="queued",
+            now=now,
+            message="Retried by an editor.",
+            error=None,
+            pause_reason=None,
+            attempts=0,
+            finished_at=None,
+        )
     return True
 
 
-def retry_phase(conn: sqlite3.Connection, *, job_id: int, phase: str, now: datetime,
-                tier: int | None = None) -> bool:
+def retry_phase(
+    conn: sqlite3.Connection, *, job_id: int, phase: str, now: datetime, tier: int | None = None
+) -> bool:
     """Run one phase again (optionally at a forced tier); its previous output is kept."""
     if phase not in PHASE_NAMES:
-        raise InvalidInput(f"Unknown phase {phase!r}.", hint=f"Use one of: {', '.join(PHASE_NAMES)}.")
+        raise InvalidInput(
+            f"Unknown phase {phase!r}.", hint=f"Use one of: {', '.join(PHASE_NAMES)}."
+        )
     if tier is not None and tier not in TIERS:
-        raise InvalidInput(f"Unknown tier {tier!r}.", hint="Use 0 (cheap), 1 (default) or 2 (strong).")
+        raise InvalidInput(
+            f"Unknown tier {tier!r}.", hint="Use 0 (cheap), 1 (default) or 2 (strong)."
+        )
     with transaction(conn):
         job = get_job_or_raise(conn, job_id=job_id)
         if job["status"] in ("queued", "running"):
-            raise InvalidTransition(f"Job {job_id} is {job['status']}.",
-                                    hint="Wait for it to finish, or pause it, then retry the phase.")
-        conn.execute("UPDATE phases SET status = 'pending', error = NULL, forced_tier = ? "
-                     "WHERE job_id = ? AND name = ?", (tier, job_id, phase))
+            raise InvalidTransition(
+                f"Job {job_id} is {job['status']}.",
+                hint="Wait for it to finish, or pause it, then retry the phase.",
+            )
+        conn.execute(
+            "UPDATE phases SET status = 'pending', error = NULL, forced_tier = ? "
+            "WHERE job_id = ? AND name = ?",
+            (tier, job_id, phase),
+        )
         if phase == "timestamp":
             conn.execute("UPDATE jobs SET want_timestamps = 1 WHERE id = ?", (job_id,))
-        transition(conn, job=job, to="queued", now=now, error=None, pause_reason=None,
-                   attempts=0, finished_at=None,
-                   message=f"Phase {phase} retried" + (f" at tier {tier}." if tier is not None else "."))
+        transition(
+            conn,
+            job=job,
+            to="queued",
+            now=now,
+            error=None,
+            pause_reason=None,
+            attempts=0,
+            finished_at=None,
+            message=f"Phase {phase} retried" + (f" at tier {tier}." if tier is not None else "."),
+        )
     return True
 
 
@@ -141,8 +219,13 @@ def set_priority(conn: sqlite3.Connection, *, job_id: int, priority: int, now: d
     with transaction(conn):
         job = get_job_or_raise(conn, job_id=job_id)
         conn.execute("UPDATE jobs SET priority = ? WHERE id = ?", (priority, job_id))
-        record_event(conn, job_id=job_id, kind="priority", now=now,
-                     message=f"Priority changed from {job['priority']} to {priority}.")
+        record_event(
+            conn,
+            job_id=job_id,
+            kind="priority",
+            now=now,
+            message=f"Priority changed from {job['priority']} to {priority}.",
+        )
     return job["status"] == "queued"
 
 

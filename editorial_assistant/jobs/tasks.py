@@ -22,8 +22,14 @@ log = logging.getLogger(__name__)
 def make_huey(settings: Settings) -> SqliteHuey:
     """The Huey instance on its own database file, results off (state lives in our tables)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name="editorial-assistant", filename=str(settings.queue_path),
-                      journal_mode="wal", timeout=10, results=False, utc=True)
+    return SqliteHuey(
+        name="editorial-assistant",
+        filename=str(settings.queue_path),
+        journal_mode="wal",
+        timeout=10,
+        results=False,
+        utc=True,
+    )
 
 
 class JobQueue:
@@ -57,12 +63,17 @@ class JobQueue:
 
 def recover_and_enqueue(queue: JobQueue, db: Database, settings: Settings, me: str) -> list[int]:
     """Re-queue jobs whose worker died and put them back on the Huey queue."""
-    ids = recover_stale_jobs(db.conn(), now=utcnow(),
-                             stale_after_seconds=settings.jobs.stale_after_seconds,
-                             max_attempts=settings.jobs.max_attempts, me=me)
+    ids = recover_stale_jobs(
+        db.conn(),
+        now=utcnow(),
+        stale_after_seconds=settings.jobs.stale_after_seconds,
+        max_attempts=settings.jobs.max_attempts,
+        me=me,
+    )
     for job_id in ids:
-        priority = db.conn().execute("SELECT priority FROM jobs WHERE id = ?",
-                                     (job_id,)).fetchone()[0]
+        priority = (
+            db.conn().execute("SELECT priority FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+        )
         queue.enqueue(job_id, priority)
     if ids:
         log.warning("re-queued jobs whose worker stopped responding: %s", ids)

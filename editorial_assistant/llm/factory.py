@@ -26,7 +26,8 @@ def make_llm_client(settings: Settings) -> LLMClient:
     if settings.llm.backend != "local":
         raise ConfigError(
             f"llm.backend = {settings.llm.backend!r} is not available in this version.",
-            hint="Use llm.backend = 'local' (the built-in backend needs no key).")
+            hint="Use llm.backend = 'local' (the built-in backend needs no key).",
+        )
     client: LLMClient = LocalLLMClient()
     delay = settings.llm.local_delay_seconds
     return _Delayed(client, delay) if delay else client

@@ -27,6 +27,7 @@ from editorial_assistant.llm.local_text import (
     excerpt,
     is_complete,
     join_and,
+    plural,
 )
 
 QUOTE_COUNT = 5
@@ -69,7 +70,7 @@ def _speakers(analysis: Analysis) -> str:
 
 
 def _speaker_line(label: str, turns: int, words: int) -> str:
-    return f"- {label}: {turns:,} turn{'s' * (turns != 1)}, {words:,} words"
+    return f"- {label}: {plural(turns, 'turn')}, {plural(words, 'word')}"
 
 
 def _structure(timeline: Timeline) -> str:
@@ -87,7 +88,7 @@ def _structure_line(section: Section, estimated: bool) -> str:
     speakers = list(dict.fromkeys(cue.speaker for cue in section.cues if cue.speaker))
     who = f" — {join_and(speakers)}" if speakers else ""
     opening = excerpt(" ".join(cue.text for cue in section.cues[:3]), 10)
-    return f'**{where}** {section.title}{who} ({section.words:,} words). Opens: "{opening}"'
+    return f'**{where}** {section.title}{who} ({plural(section.words, "word")}). Opens: "{opening}"'
 
 
 def _quotes(analysis: Analysis) -> str:
@@ -115,5 +116,5 @@ def _quote_line(sentence: Sentence) -> str:
 
 def _keywords(analysis: Analysis) -> str:
     names = ", ".join(analysis.keywords.names) or "none found"
-    terms = ", ".join(analysis.keywords.terms) or "none found"
+    terms = ", ".join(analysis.keywords.free_terms()) or "none found"
     return f"- **Names:** {names}\n- **Terms:** {terms}"

@@ -16,7 +16,7 @@ from editorial_assistant.llm.local_sections import (
     build_timeline,
     divide,
 )
-from editorial_assistant.llm.local_text import clock_hms, clock_youtube
+from editorial_assistant.llm.local_text import clock_hms, clock_youtube, plural
 
 YOUTUBE_MIN_CHAPTERS = 3
 ESTIMATED_NOTE = "Estimated times (no times in the captions).\n\n"
@@ -37,11 +37,9 @@ def draft_chapters(context: PhaseContext) -> str:
 def _overview(timeline: Timeline, sections: list[Section]) -> str:
     if not sections:
         return "The captions have no spoken text, so there are no chapters."
-    summary = (
-        f"{len(sections)} chapter{'s' * (len(sections) != 1)} over "
-        f"{clock_hms(timeline.duration)}, each starting at a speaker change where one falls "
-        "near the boundary."
-    )
+    summary = f"{plural(len(sections), 'chapter')} over {clock_hms(timeline.duration)}."
+    if len(sections) > 1:
+        summary += " Each starts at a speaker change where one falls near the boundary."
     if not timeline.estimated:
         return summary
     return (

@@ -9,23 +9,12 @@ out. Only the first chunk carries the heading, so the runner can join chunks wit
 
 from __future__ import annotations
 
-import re
-
 from editorial_assistant.llm.client import PhaseContext
+from editorial_assistant.llm.local_fillers import remove_fillers
 from editorial_assistant.llm.local_text import Turn, group_turns, split_sentences
-from editorial_assistant.pipeline.checks import FILLERS
 
 PARAGRAPH_SENTENCES = 4
 PARAGRAPH_WORDS = 90
-
-_FILLER = "|".join(sorted(FILLERS, key=len, reverse=True))
-_LEADING_FILLERS = re.compile(
-    rf"(^|[.!?…][\"'”’)]*\s+)(?:(?:{_FILLER})\b(?:\.\.\.|[,.…])*(?:\s+|$)|you know,\s+)+(\w)?",
-    re.I,
-)
-_INNER_FILLER = re.compile(rf",?\s+(?:{_FILLER})\b(?:\.\.\.|[,…])*(?=\s|[.!?]|$)", re.I)
-_INNER_YOU_KNOW = re.compile(r",\s+you know,(?=\s)", re.I)
-_SPACES = re.compile(r"\s{2,}")
 
 
 def draft_formatted(context: PhaseContext) -> str:
@@ -35,18 +24,6 @@ def draft_formatted(context: PhaseContext) -> str:
     if context.chunk_index == 0:
         paragraphs.insert(0, f"# Formatted transcript: {context.media_id}")
     return "\n\n".join(paragraphs) + "\n"
-
-
-def remove_fillers(text: str) -> str:
-    """Text with fillers taken out; no word is added or changed."""
-    text = _LEADING_FILLERS.sub(_keep_sentence_start, text)
-    text = _INNER_YOU_KNOW.sub("", _INNER_FILLER.sub("", text))
-    return _SPACES.sub(" ", text).strip()
-
-
-def _keep_sentence_start(match: re.Match[str]) -> str:
-    following = match.group(2) or ""
-    return match.group(1) + following.upper()
 
 
 def _turn_paragraphs(turn: Turn) -> list[str]:

@@ -43,7 +43,7 @@ _STOPWORD_TEXT = """
     people person life world part place places guy guys folks everybody real sense whatever
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_TOKEN = re.compile(r"(?<!\w)[^\W\d_]+(?:['’-][^\W\d_]+)*(?!\w)")
 _CONNECTORS = frozenset({"of", "de", "la", "le", "van", "von", "der", "du", "del", "da", "di"})
 _NAME_OPENER_TEXT = (
     "the a an this that these those and but or so then when if my our your his her their its "
@@ -52,6 +52,8 @@ _NAME_OPENER_TEXT = (
 _NAME_OPENERS = frozenset(_NAME_OPENER_TEXT.split())
 _POSSESSIVE = re.compile(r"['’]s$", re.I)
 _MIN_TERM_LENGTH = 3
+_Run = list[tuple[int, str]]  # (token position in the sentence, word)
+_MAX_TERM_LENGTH = 30  # longer "words" are caption noise, never useful keywords
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,9 @@ def _tokens(sentence: str) -> list[re.Match[str]]:
 def term_key(word: str) -> str | None:
     """The counting key for a word, or None when it is not a content term."""
     key = _normalise(word).lower()
-    if len(key) < _MIN_TERM_LENGTH or key in STOPWORDS or key in FILLERS:
+    if not _MIN_TERM_LENGTH <= len(key) <= _MAX_TERM_LENGTH or "'" in key:
         return None
-    if "'" in key:
-        return None
-    return key
+    return None if key in STOPWORDS or key in FILLERS else key
 
 
 def extract_keywords(sentences: Sequence[str], *, names: int = 8, terms: int = 12) -> Keywords:
@@ -112,27 +112,31 @@ def _lowercase_words(sentences: Sequence[str]) -> frozenset[str]:
 
 def _names_in(sentence: str, lowercase_seen: frozenset[str]) -> list[str]:
     """Runs of capitalised words; a sentence-initial common word is not part of a name."""
-    found, run = [], []
+    runs = _capitalised_runs(sentence)
+    return [name for run in runs if (name := _clean_name(run, lowercase_seen))]
+
+
+def _capitalised_runs(sentence: str) -> list[_Run]:
+    """Capitalised words (and connectors inside them) separated only by spaces."""
     tokens = _tokens(sentence)
+    runs: list[_Run] = [[]]
     for index, match in enumerate(tokens):
-        adjacent = index > 0 and sentence[tokens[index - 1].end() : match.start()].isspace()
-        if run and not adjacent:
-            found.append(run)
-            run = []
-        if _capitalised(match.group()) or (run and match.group() in _CONNECTORS):
-            run.append((index, match.group()))
-        elif run:
-            found.append(run)
-            run = []
-    found.append(run)
-    return [name for run in found if (name := _clean_name(run, lowercase_seen))]
+        word = match.group()
+        joined = index > 0 and sentence[tokens[index - 1].end() : match.start()].isspace()
+        if _capitalised(word) or (joined and runs[-1] and word in _CONNECTORS):
+            if not joined:
+                runs.append([])
+            runs[-1].append((index, word))
+        else:
+            runs.append([])
+    return runs
 
 
 def _capitalised(word: str) -> bool:
     return word[0].isupper()
 
 
-def _clean_name(run: list[tuple[int, str]], lowercase_seen: frozenset[str]) -> str | None:
+def _clean_name(run: _Run, lowercase_seen: frozenset[str]) -> str | None:
     words = [word for _, word in run]
     if run and run[0][0] == 0 and words[0].lower() in lowercase_seen | STOPWORDS:
         words = words[1:]

@@ -7,8 +7,10 @@ at word boundaries so the copy never runs over and never ends in half a word.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
+from editorial_assistant.llm.local_fillers import remove_fillers
 from editorial_assistant.llm.local_keywords import Keywords, extract_keywords
 from editorial_assistant.llm.local_text import (
     Sentence,
@@ -25,6 +27,7 @@ from editorial_assistant.transcripts.models import ParsedTranscript
 SUMMARY_SENTENCES = 3
 MIN_SUMMARY_WORDS = 5
 SHORT_CANDIDATES = 8
+_STATION = re.compile(r"\bPBS\b")  # the station's own name is on everything; never a title
 _PUNCTUATION = ".,;:!?\"'“”‘’()…"
 
 
@@ -42,9 +45,14 @@ def analyse(transcript: ParsedTranscript) -> Analysis:
     """Turns, sentences and keywords of a transcript."""
     turns = tuple(group_turns(transcript.cues))
     sentences = tuple(all_sentences(turns))
-    content = tuple(s for s in sentences if not is_boilerplate(s.text))
+    cleaned = (_cleaned(s) for s in sentences if not is_boilerplate(s.text))
+    content = tuple(sentence for sentence in cleaned if sentence.text)
     keywords = extract_keywords([sentence.text for sentence in content])
     return Analysis(turns, sentences, content, keywords)
+
+
+def _cleaned(sentence: Sentence) -> Sentence:
+    return replace(sentence, text=remove_fillers(sentence.text))
 
 
 def summary_sentences(analysis: Analysis, count: int = SUMMARY_SENTENCES) -> list[str]:
@@ -75,7 +83,8 @@ def draft_title(analysis: Analysis, *, media_id: str, limit: int) -> str:
 
 
 def _title_candidates(keywords: Keywords) -> list[str]:
-    name = keywords.names[0] if keywords.names else ""
+    names = [name for name in keywords.names if not _STATION.search(name)]
+    name = names[0] if names else ""
     terms = [_title_case(term) for term in keywords.free_terms()]
     candidates = [f"{name}: {join_and(terms[:size])}" for size in (3, 2, 1) if name and terms]
     if name:

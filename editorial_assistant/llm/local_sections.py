@@ -9,6 +9,7 @@ word position at 150 words per minute.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -152,10 +153,11 @@ def _cut_penalty(cues: Sequence[Cue], index: int) -> float:
 def _titles(groups: Sequence[Sequence[Cue]]) -> list[str]:
     sentences = [_content_sentences(group) for group in groups]
     terms = distinctive_terms(sentences, 4)
-    titles: list[str] = []
+    titles, seen = [], Counter[str]()
     for number, (texts, distinctive) in enumerate(zip(sentences, terms, strict=True)):
         title = _title(texts, distinctive) or _fallback_title(texts, number)
-        titles.append(f"{title} (part {number + 1})" if title in titles else title)
+        seen[title] += 1
+        titles.append(f"{title} (part {seen[title]})" if seen[title] > 1 else title)
     return titles
 
 
@@ -165,10 +167,10 @@ def _content_sentences(cues: Sequence[Cue]) -> list[str]:
 
 
 def _title(sentences: Sequence[str], distinctive: Sequence[str]) -> str:
-    names = extract_keywords(sentences, names=1, terms=0).names
+    names = extract_keywords(sentences, names=3, terms=0).names
     items = list(names[:1])
-    words_in_name = " ".join(names[:1]).lower().split()
-    items += [term for term in distinctive if term.lower() not in words_in_name]
+    words_in_names = " ".join(names).lower().split()
+    items += [term for term in distinctive if term.lower() not in words_in_names]
     for size in range(min(len(items), 3), 0, -1):
         title = join_and(items[:size])
         if len(title) <= TITLE_LIMIT:

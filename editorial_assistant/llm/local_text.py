@@ -184,6 +184,11 @@ def _whole_words(text: str, limit: int) -> str:
     return f"{cut}…" if cut else ""
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 turn``, ``2 turns``, ``1,234 words``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def join_and(items: Sequence[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     if len(items) <= 1:

@@ -20,7 +20,8 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="The database and the queue answer")
-def readyz(conn: sqlite3.Connection = Depends(deps.conn),
-           queue: JobQueue = Depends(deps.queue)) -> dict[str, object]:
+def readyz(
+    conn: sqlite3.Connection = Depends(deps.conn), queue: JobQueue = Depends(deps.queue)
+) -> dict[str, object]:
     """200 when the service can do work, else 503 in the error shape."""
     return readiness(conn, queue_pending=queue.pending)

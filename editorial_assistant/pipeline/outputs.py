@@ -37,44 +37,71 @@ def stage_output(folder: Path, name: str, text: str) -> Path:
     return temporary
 
 
-def commit_output(conn: sqlite3.Connection, *, data_dir: Path, job_id: int, phase: str,
-                  name: str, staged: Path, model: str, now: datetime) -> int:
+def commit_output(
+    conn: sqlite3.Connection,
+    *,
+    data_dir: Path,
+    job_id: int,
+    phase: str,
+    name: str,
+    staged: Path,
+    model: str,
+    now: datetime,
+) -> int:
     """Publish a staged file as the newest version (inside the caller's transaction)."""
     folder = staged.parent
     final = folder / name
-    previous = conn.execute("SELECT id, version FROM outputs WHERE job_id = ? AND name = ? "
-                            "ORDER BY version DESC LIMIT 1", (job_id, name)).fetchone()
+    previous = conn.execute(
+        "SELECT id, version FROM outputs WHERE job_id = ? AND name = ? "
+        "ORDER BY version DESC LIMIT 1",
+        (job_id, name),
+    ).fetchone()
     version = 1
     if previous is not None:
         version = previous["version"] + 1
         kept = _keep_previous(final, name, previous["version"])
-        conn.execute("UPDATE outputs SET path = ? WHERE id = ?",
-                     (str(kept.relative_to(data_dir)), previous["id"]))
+        conn.execute(
+            "UPDATE outputs SET path = ? WHERE id = ?",
+            (str(kept.relative_to(data_dir)), previous["id"]),
+        )
     data = staged.read_bytes()
     os.replace(staged, final)
     conn.execute(
         "INSERT INTO outputs (job_id, phase, name, version, path, sha256, size_bytes, model, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (job_id, phase, name, version, str(final.relative_to(data_dir)),
-         hashlib.sha256(data).hexdigest(), len(data), model, timestamp(now)))
+        (
+            job_id,
+            phase,
+            name,
+            version,
+            str(final.relative_to(data_dir)),
+            hashlib.sha256(data).hexdigest(),
+            len(data),
+            model,
+            timestamp(now),
+        ),
+    )
     _write_manifest(conn, folder, job_id)
     return version
 
 
-def read_output(conn: sqlite3.Connection, *, data_dir: Path, job_id: int, name: str,
-                version: int | None = None) -> tuple[str, dict[str, Any]]:
+def read_output(
+    conn: sqlite3.Connection, *, data_dir: Path, job_id: int, name: str, version: int | None = None
+) -> tuple[str, dict[str, Any]]:
     """The text of an output (latest unless ``version``) and its index row."""
     if name not in OUTPUT_NAMES:
-        raise NotFound(f"There is no output called {name!r}.",
-                       hint=f"Outputs are: {', '.join(OUTPUT_NAMES)}.")
+        raise NotFound(
+            f"There is no output called {name!r}.", hint=f"Outputs are: {', '.join(OUTPUT_NAMES)}."
+        )
     query = "SELECT * FROM outputs WHERE job_id = ? AND name = ?"
     params: tuple[Any, ...] = (job_id, name)
     if version is not None:
         query, params = query + " AND version = ?", (*params, version)
     row = conn.execute(query + " ORDER BY version DESC LIMIT 1", params).fetchone()
     if row is None:
-        raise NotFound(f"Job {job_id} has no {name} yet.",
-                       hint="Outputs appear as each phase completes.")
+        raise NotFound(
+            f"Job {job_id} has no {name} yet.", hint="Outputs appear as each phase completes."
+        )
     return (data_dir / row["path"]).read_text(encoding="utf-8"), dict(row)
 
 
@@ -88,9 +115,11 @@ def _keep_previous(final: Path, name: str, version: int) -> Path:
 
 
 def _write_manifest(conn: sqlite3.Connection, folder: Path, job_id: int) -> None:
-    rows = conn.execute("SELECT phase, name, version, path, sha256, size_bytes, model, "
-                        "created_at FROM outputs WHERE job_id = ? ORDER BY name, version",
-                        (job_id,)).fetchall()
+    rows = conn.execute(
+        "SELECT phase, name, version, path, sha256, size_bytes, model, "
+        "created_at FROM outputs WHERE job_id = ? ORDER BY name, version",
+        (job_id,),
+    ).fetchall()
     manifest = {"job_id": job_id, "outputs": [dict(row) for row in rows]}
     temporary = folder / ".manifest.json.tmp"
     temporary.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

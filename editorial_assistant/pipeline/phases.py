@@ -45,8 +45,9 @@ def base_tier(phase: str, duration_seconds: float) -> tuple[int, str]:
     return 2, f"programme is {minutes:.0f} min (> 45 min)"
 
 
-def choose_tier(phase: str, duration_seconds: float, *, forced: int | None = None,
-                failures: int = 0) -> tuple[int, str]:
+def choose_tier(
+    phase: str, duration_seconds: float, *, forced: int | None = None, failures: int = 0
+) -> tuple[int, str]:
     """The tier for the next attempt: forced by an editor, else base plus one per failure."""
     if forced is not None:
         return forced, f"forced to tier {forced} by an editor"

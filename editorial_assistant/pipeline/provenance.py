@@ -9,14 +9,29 @@ from editorial_assistant.db import timestamp
 from editorial_assistant.pipeline.phases import TIER_NAMES
 
 
-def with_header(body: str, *, media_id: str, job_id: int, phase: str, model: str, tier: int,
-                prompt_tokens: int, completion_tokens: int, cost_usd: float,
-                now: datetime) -> str:
+def with_header(
+    body: str,
+    *,
+    media_id: str,
+    job_id: int,
+    phase: str,
+    model: str,
+    tier: int,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cost_usd: float,
+    now: datetime,
+) -> str:
     """Prefix a Markdown body with its provenance as front matter."""
     fields: dict[str, Any] = {
-        "media_id": media_id, "job_id": job_id, "phase": phase, "model": model,
-        "tier": f"{tier} ({TIER_NAMES[tier]})", "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens, "cost_usd": f"{cost_usd:.6f}",
+        "media_id": media_id,
+        "job_id": job_id,
+        "phase": phase,
+        "model": model,
+        "tier": f"{tier} ({TIER_NAMES[tier]})",
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "cost_usd": f"{cost_usd:.6f}",
         "generated_at": timestamp(now),
     }
     lines = [f"{key}: {value}" for key, value in fields.items()]
@@ -28,5 +43,5 @@ def strip_header(text: str) -> str:
     if text.startswith("---\n"):
         end = text.find("\n---\n", 4)
         if end != -1:
-            return text[end + 5:].lstrip("\n")
+            return text[end + 5 :].lstrip("\n")
     return text

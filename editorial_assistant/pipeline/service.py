@@ -19,15 +19,21 @@ from pathlib import Path
 from editorial_assistant.config import Settings
 from editorial_assistant.db import timestamp, transaction
 from editorial_assistant.errors import AppError
-from editorial_assistant.jobs.lifecycle import claim_job, finish_run, get_job, owned_job
-from editorial_assistant.llm.client import (CharLimits, LLMClient, LLMError, LLMRequest,
-                                            LLMResult, PhaseContext)
+from editorial_assistant.jobs.lifecycle import claim_job, finish_run, get_job_or_raise, owned_job
+from editorial_assistant.llm.client import (
+    CharLimits,
+    LLMClient,
+    LLMError,
+    LLMRequest,
+    LLMResult,
+    PhaseContext,
+)
 from editorial_assistant.pipeline import outputs
 from editorial_assistant.pipeline.checks import completeness_ratio
 from editorial_assistant.pipeline.chunking import chunk_cues
 from editorial_assistant.pipeline.phases import PHASE_BY_NAME, TIERS, choose_tier
 from editorial_assistant.pipeline.provenance import strip_header, with_header
-from editorial_assistant.transcripts.models import ParsedTranscript
+from editorial_assistant.transcripts.models import Cue, ParsedTranscript
 from editorial_assistant.transcripts.service import load_parsed
 
 log = logging.getLogger(__name__)
@@ -67,8 +73,7 @@ class JobRun:
 
 def run_job(runner: Runner, *, job_id: int) -> str:
     """Run a queued job to its end or its next stop; return the outcome."""
-    token = claim_job(runner.conn, job_id=job_id, worker_id=runner.worker_id,
-                      now=runner.clock())
+    token = claim_job(runner.conn, job_id=job_id, worker_id=runner.worker_id, now=runner.clock())
     if token is None:
         return "skipped"
     try:
@@ -84,33 +89,55 @@ def run_job(runner: Runner, *, job_id: int) -> str:
         return _fail(runner, job_id, token, exc.message)
     except Exception:
         log.exception("job %s failed with an unexpected error", job_id)
-        return _fail(runner, job_id, token,
-                     "An unexpected error stopped the job; the worker log has the details.")
+        return _fail(
+            runner,
+            job_id,
+            token,
+            "An unexpected error stopped the job; the worker log has the details.",
+        )
 
 
 def _start(runner: Runner, job_id: int, token: str) -> JobRun:
-    job = get_job(runner.conn, job_id=job_id)
-    transcript = load_parsed(runner.conn, data_dir=runner.settings.data_dir,
-                             transcript_id=job["transcript_id"])
+    job = get_job_or_raise(runner.conn, job_id=job_id)
+    transcript = load_parsed(
+        runner.conn, data_dir=runner.settings.data_dir, transcript_id=job["transcript_id"]
+    )
     run = JobRun(job_id, token, job["media_id"], transcript, bool(job["want_timestamps"]))
-    for row in runner.conn.execute("SELECT name FROM phases WHERE job_id = ? AND status = "
-                                   "'completed'", (job_id,)):
-        text, _ = outputs.read_output(runner.conn, data_dir=runner.settings.data_dir,
-                                      job_id=job_id, name=PHASE_BY_NAME[row[0]].output)
+    for row in runner.conn.execute(
+        "SELECT name FROM phases WHERE job_id = ? AND status = 'completed'", (job_id,)
+    ):
+        text, _ = outputs.read_output(
+            runner.conn,
+            data_dir=runner.settings.data_dir,
+            job_id=job_id,
+            name=PHASE_BY_NAME[row[0]].output,
+        )
         run.previous[row[0]] = strip_header(text)
     return run
 
 
 def _fail(runner: Runner, job_id: int, token: str, message: str) -> str:
-    ended = finish_run(runner.conn, job_id=job_id, run_token=token, to="failed",
-                       now=runner.clock(), message=f"Failed: {message}", error=message)
+    ended = finish_run(
+        runner.conn,
+        job_id=job_id,
+        run_token=token,
+        to="failed",
+        now=runner.clock(),
+        message=f"Failed: {message}",
+        error=message,
+    )
     return "failed" if ended else "abandoned"
 
 
 def _remaining_phases(conn: sqlite3.Connection, job_id: int) -> list[str]:
-    return [row[0] for row in conn.execute(
-        "SELECT name FROM phases WHERE job_id = ? AND status IN ('pending', 'failed') "
-        "ORDER BY position", (job_id,))]
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM phases WHERE job_id = ? AND status IN ('pending', 'failed') "
+            "ORDER BY position",
+            (job_id,),
+        )
+    ]
 
 
 def _checkpoint(runner: Runner, run: JobRun) -> None:
@@ -125,26 +152,43 @@ def _checkpoint(runner: Runner, run: JobRun) -> None:
         _finish(runner, run, "paused", "Paused by an editor.", pause_reason="Paused by an editor.")
         raise Stop("paused")
     with transaction(runner.conn):
-        runner.conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND run_token = ?",
-                            (timestamp(runner.clock()), run.job_id, run.token))
+        runner.conn.execute(
+            "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND run_token = ?",
+            (timestamp(runner.clock()), run.job_id, run.token),
+        )
 
 
 def _finish(runner: Runner, run: JobRun, to: str, message: str, **fields: object) -> None:
-    if not finish_run(runner.conn, job_id=run.job_id, run_token=run.token, to=to,
-                      now=runner.clock(), message=message, **fields):
+    if not finish_run(
+        runner.conn,
+        job_id=run.job_id,
+        run_token=run.token,
+        to=to,
+        now=runner.clock(),
+        message=message,
+        **fields,
+    ):
         raise Stop("abandoned")
 
 
 def _run_phase(runner: Runner, run: JobRun, name: str) -> None:
     if name == "timestamp" and not _timestamps_wanted(runner.settings, run):
-        _mark_phase(runner, run, name, status="skipped", tier_reason="programme shorter than "
-                    f"{runner.settings.pipeline.timestamp_min_minutes:g} min")
+        _mark_phase(
+            runner,
+            run,
+            name,
+            status="skipped",
+            tier_reason="programme shorter than "
+            f"{runner.settings.pipeline.timestamp_min_minutes:g} min",
+        )
         return
-    forced = runner.conn.execute("SELECT forced_tier FROM phases WHERE job_id = ? AND name = ?",
-                                 (run.job_id, name)).fetchone()[0]
+    forced = runner.conn.execute(
+        "SELECT forced_tier FROM phases WHERE job_id = ? AND name = ?", (run.job_id, name)
+    ).fetchone()[0]
     for failures in range(len(TIERS)):
-        tier, reason = choose_tier(name, run.transcript.duration_seconds, forced=forced,
-                                   failures=failures)
+        tier, reason = choose_tier(
+            name, run.transcript.duration_seconds, forced=forced, failures=failures
+        )
         _mark_phase(runner, run, name, status="running", tier=tier, tier_reason=reason)
         try:
             body, model = _produce(runner, run, name, tier)
@@ -170,8 +214,9 @@ def _produce(runner: Runner, run: JobRun, name: str, tier: int) -> tuple[str, st
 
 
 def _produce_formatted(runner: Runner, run: JobRun, tier: int) -> tuple[str, str]:
-    chunks = chunk_cues(run.transcript.cues,
-                        target_words=runner.settings.pipeline.formatter_chunk_words)
+    chunks = chunk_cues(
+        run.transcript.cues, target_words=runner.settings.pipeline.formatter_chunk_words
+    )
     done = _saved_chunks(runner.conn, run.job_id, len(chunks))
     model = "local"
     for index, cues in enumerate(chunks):
@@ -187,8 +232,11 @@ def _produce_formatted(runner: Runner, run: JobRun, tier: int) -> tuple[str, str
 
 
 def _saved_chunks(conn: sqlite3.Connection, job_id: int, count: int) -> dict[int, str]:
-    rows = conn.execute("SELECT idx, text FROM phase_chunks WHERE job_id = ? AND phase = "
-                        "'formatter' AND chunk_count = ?", (job_id, count))
+    rows = conn.execute(
+        "SELECT idx, text FROM phase_chunks WHERE job_id = ? AND phase = "
+        "'formatter' AND chunk_count = ?",
+        (job_id, count),
+    )
     return {row[0]: row[1] for row in rows}
 
 
@@ -199,21 +247,33 @@ def _save_chunk(runner: Runner, run: JobRun, count: int, index: int, text: str) 
         runner.conn.execute(
             "INSERT OR REPLACE INTO phase_chunks (job_id, phase, chunk_count, idx, text, "
             "created_at) VALUES (?, 'formatter', ?, ?, ?, ?)",
-            (run.job_id, count, index, text, timestamp(runner.clock())))
+            (run.job_id, count, index, text, timestamp(runner.clock())),
+        )
 
 
-def _context(runner: Runner, run: JobRun, **chunk: object) -> PhaseContext:
+def _context(
+    runner: Runner,
+    run: JobRun,
+    cues: tuple[Cue, ...] = (),
+    chunk_index: int = 0,
+    chunk_count: int = 1,
+) -> PhaseContext:
     limits = runner.settings.limits
     return PhaseContext(
-        media_id=run.media_id, transcript=run.transcript,
+        media_id=run.media_id,
+        transcript=run.transcript,
         limits=CharLimits(limits.title, limits.short_description, limits.long_description),
-        previous=dict(run.previous), **chunk)  # type: ignore[arg-type]  # chunk fields only
+        previous=dict(run.previous),
+        cues=cues,
+        chunk_index=chunk_index,
+        chunk_count=chunk_count,
+    )
 
 
-def _call(runner: Runner, run: JobRun, phase: str, tier: int,
-          context: PhaseContext) -> LLMResult:
-    request = LLMRequest(job_id=str(run.job_id), phase=phase, tier=tier, messages=(),
-                         context=context)
+def _call(runner: Runner, run: JobRun, phase: str, tier: int, context: PhaseContext) -> LLMResult:
+    request = LLMRequest(
+        job_id=str(run.job_id), phase=phase, tier=tier, messages=(), context=context
+    )
     try:
         result = runner.llm.complete(request)
     except LLMError as exc:
@@ -221,14 +281,21 @@ def _call(runner: Runner, run: JobRun, phase: str, tier: int,
         raise
     if not result.text.strip():
         _record_call(runner, run, phase, tier, result, outcome="empty")
-        raise LLMError(f"The model {result.model} returned an empty {phase} draft.",
-                       transient=True)
+        raise LLMError(f"The model {result.model} returned an empty {phase} draft.", transient=True)
     _record_call(runner, run, phase, tier, result, outcome="ok")
     return result
 
 
-def _record_call(runner: Runner, run: JobRun, phase: str, tier: int, result: LLMResult | None,
-                 *, outcome: str, error: str | None = None) -> None:
+def _record_call(
+    runner: Runner,
+    run: JobRun,
+    phase: str,
+    tier: int,
+    result: LLMResult | None,
+    *,
+    outcome: str,
+    error: str | None = None,
+) -> None:
     """Store one call and add its cost to exactly this job and phase, owned or not."""
     model = result.model if result else None
     tokens = (result.prompt_tokens, result.completion_tokens) if result else (0, 0)
@@ -238,19 +305,32 @@ def _record_call(runner: Runner, run: JobRun, phase: str, tier: int, result: LLM
             "INSERT INTO llm_calls (job_id, phase, tier, model_requested, model_used, "
             "prompt_tokens, completion_tokens, cost_usd, latency_seconds, outcome, error, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run.job_id, phase, tier, runner.llm.name, model, *tokens, cost,
-             result.latency_seconds if result else 0.0, outcome, error,
-             timestamp(runner.clock())))
-        runner.conn.execute("UPDATE jobs SET cost_usd = cost_usd + ? WHERE id = ?",
-                            (cost, run.job_id))
+            (
+                run.job_id,
+                phase,
+                tier,
+                runner.llm.name,
+                model,
+                *tokens,
+                cost,
+                result.latency_seconds if result else 0.0,
+                outcome,
+                error,
+                timestamp(runner.clock()),
+            ),
+        )
+        runner.conn.execute(
+            "UPDATE jobs SET cost_usd = cost_usd + ? WHERE id = ?", (cost, run.job_id)
+        )
         runner.conn.execute(
             "UPDATE phases SET cost_usd = cost_usd + ?, prompt_tokens = prompt_tokens + ?, "
             "completion_tokens = completion_tokens + ?, model = coalesce(?, model) "
-            "WHERE job_id = ? AND name = ?", (cost, *tokens, model, run.job_id, phase))
+            "WHERE job_id = ? AND name = ?",
+            (cost, *tokens, model, run.job_id, phase),
+        )
 
 
-def _mark_phase(runner: Runner, run: JobRun, name: str, *, status: str,
-                **fields: object) -> None:
+def _mark_phase(runner: Runner, run: JobRun, name: str, *, status: str, **fields: object) -> None:
     values: dict[str, object] = {"status": status, **fields}
     now = timestamp(runner.clock())
     if status == "running":
@@ -262,18 +342,32 @@ def _mark_phase(runner: Runner, run: JobRun, name: str, *, status: str,
     with transaction(runner.conn):
         if owned_job(runner.conn, job_id=run.job_id, run_token=run.token) is None:
             raise Stop("abandoned")
-        runner.conn.execute(f"UPDATE phases SET {assignments}{extra} WHERE job_id = ? AND "
-                            "name = ?", (*values.values(), run.job_id, name))
+        runner.conn.execute(
+            f"UPDATE phases SET {assignments}{extra} WHERE job_id = ? AND name = ?",
+            (*values.values(), run.job_id, name),
+        )
 
 
 def _publish(runner: Runner, run: JobRun, name: str, body: str, model: str, tier: int) -> None:
     """Write the output and complete the phase in one transaction, if the run still owns it."""
     conn, data_dir, now = runner.conn, runner.settings.data_dir, runner.clock()
-    totals = conn.execute("SELECT prompt_tokens, completion_tokens, cost_usd FROM phases WHERE "
-                          "job_id = ? AND name = ?", (run.job_id, name)).fetchone()
-    text = with_header(body, media_id=run.media_id, job_id=run.job_id, phase=name, model=model,
-                       tier=tier, prompt_tokens=totals[0], completion_tokens=totals[1],
-                       cost_usd=totals[2], now=now)
+    totals = conn.execute(
+        "SELECT prompt_tokens, completion_tokens, cost_usd FROM phases WHERE "
+        "job_id = ? AND name = ?",
+        (run.job_id, name),
+    ).fetchone()
+    text = with_header(
+        body,
+        media_id=run.media_id,
+        job_id=run.job_id,
+        phase=name,
+        model=model,
+        tier=tier,
+        prompt_tokens=totals[0],
+        completion_tokens=totals[1],
+        cost_usd=totals[2],
+        now=now,
+    )
     folder = outputs.job_output_dir(data_dir, run.media_id, run.job_id)
     staged = outputs.stage_output(folder, PHASE_BY_NAME[name].output, text)
     try:
@@ -285,19 +379,29 @@ def _publish(runner: Runner, run: JobRun, name: str, body: str, model: str, tier
         _check_completeness(runner, run, body)
 
 
-def _commit_phase(runner: Runner, run: JobRun, name: str, staged: Path, model: str,
-                  now: datetime) -> None:
+def _commit_phase(
+    runner: Runner, run: JobRun, name: str, staged: Path, model: str, now: datetime
+) -> None:
     conn = runner.conn
     with transaction(conn):
         if owned_job(conn, job_id=run.job_id, run_token=run.token) is None:
             raise Stop("abandoned")
-        outputs.commit_output(conn, data_dir=runner.settings.data_dir, job_id=run.job_id,
-                              phase=name, name=PHASE_BY_NAME[name].output, staged=staged,
-                              model=model, now=now)
-        conn.execute("UPDATE phases SET status = 'completed', finished_at = ?, error = NULL "
-                     "WHERE job_id = ? AND name = ?", (timestamp(now), run.job_id, name))
-        conn.execute("DELETE FROM phase_chunks WHERE job_id = ? AND phase = ?",
-                     (run.job_id, name))
+        outputs.commit_output(
+            conn,
+            data_dir=runner.settings.data_dir,
+            job_id=run.job_id,
+            phase=name,
+            name=PHASE_BY_NAME[name].output,
+            staged=staged,
+            model=model,
+            now=now,
+        )
+        conn.execute(
+            "UPDATE phases SET status = 'completed', finished_at = ?, error = NULL "
+            "WHERE job_id = ? AND name = ?",
+            (timestamp(now), run.job_id, name),
+        )
+        conn.execute("DELETE FROM phase_chunks WHERE job_id = ? AND phase = ?", (run.job_id, name))
 
 
 def _check_completeness(runner: Runner, run: JobRun, body: str) -> None:
@@ -306,11 +410,16 @@ def _check_completeness(runner: Runner, run: JobRun, body: str) -> None:
     ratio = completeness_ratio(body, spoken)
     if spoken <= pipeline.completeness_min_words or ratio >= pipeline.completeness_threshold:
         return
-    reason = (f"The formatted transcript looks truncated: it has {ratio:.0%} of the spoken "
-              f"words (at least {pipeline.completeness_threshold:.0%} expected). Retry the "
-              "formatter at a stronger tier.")
+    reason = (
+        f"The formatted transcript looks truncated: it has {ratio:.0%} of the spoken "
+        f"words (at least {pipeline.completeness_threshold:.0%} expected). Retry the "
+        "formatter at a stronger tier."
+    )
     with transaction(runner.conn):
-        runner.conn.execute("UPDATE phases SET status = 'failed', error = ? WHERE job_id = ? "
-                            "AND name = 'formatter'", (reason, run.job_id))
+        runner.conn.execute(
+            "UPDATE phases SET status = 'failed', error = ? WHERE job_id = ? "
+            "AND name = 'formatter'",
+            (reason, run.job_id),
+        )
     _finish(runner, run, "paused", reason, pause_reason=reason)
     raise Stop("paused")

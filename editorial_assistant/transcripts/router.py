@@ -18,9 +18,17 @@ from editorial_assistant.transcripts.service import submit_transcript
 router = APIRouter(prefix="/api", tags=["transcripts"])
 
 
-@router.post("/transcripts", status_code=201, response_model=SubmissionOut,
-             responses={409: {"model": ErrorOut}, 413: {"model": ErrorOut},
-                        415: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+@router.post(
+    "/transcripts",
+    status_code=201,
+    response_model=SubmissionOut,
+    responses={
+        409: {"model": ErrorOut},
+        413: {"model": ErrorOut},
+        415: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+    },
+)
 def upload_transcript(
     file: Annotated[UploadFile, File(description="The caption file (SRT, editor export, text).")],
     priority: Annotated[int, Form(ge=-100, le=100, description="Higher runs first.")] = 0,
@@ -33,8 +41,16 @@ def upload_transcript(
 ) -> dict[str, object]:
     """Store the original file untouched, detect its format, and queue a job."""
     data = file.file.read(settings.intake.max_upload_bytes + 1)
-    result = submit_transcript(conn, data_dir=settings.data_dir, filename=file.filename or "",
-                               data=data, max_bytes=settings.intake.max_upload_bytes, now=now,
-                               priority=priority, force=force, want_timestamps=timestamps)
+    result = submit_transcript(
+        conn,
+        data_dir=settings.data_dir,
+        filename=file.filename or "",
+        data=data,
+        max_bytes=settings.intake.max_upload_bytes,
+        now=now,
+        priority=priority,
+        force=force,
+        want_timestamps=timestamps,
+    )
     queue.enqueue(result["job"]["id"], priority)
     return result

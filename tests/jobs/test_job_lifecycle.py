@@ -23,8 +23,9 @@ class ScriptedLLM:
 
     name = "scripted"
 
-    def __init__(self, before: Callable[[LLMRequest], LLMResult | None] | None = None,
-                 cost: float = 0.0) -> None:
+    def __init__(
+        self, before: Callable[[LLMRequest], LLMResult | None] | None = None, cost: float = 0.0
+    ) -> None:
         self.inner, self.before, self.cost, self.calls = LocalLLMClient(), before, cost, []
 
     def complete(self, request: LLMRequest) -> LLMResult:
@@ -52,23 +53,34 @@ def long_srt(words: int) -> str:
     blocks, sentence = [], "the river carries stories from the north woods to the lake"
     for i in range(words // 11):
         start = i * 4
-        blocks.append(f"{i + 1}\n00:{start // 60:02d}:{start % 60:02d},000 --> "
-                      f"00:{(start + 3) // 60:02d}:{(start + 3) % 60:02d},000\n"
-                      f"- Host Name: {sentence}.\n")
+        blocks.append(
+            f"{i + 1}\n00:{start // 60:02d}:{start % 60:02d},000 --> "
+            f"00:{(start + 3) // 60:02d}:{(start + 3) % 60:02d},000\n"
+            f"- Host Name: {sentence}.\n"
+        )
     return "\n".join(blocks)
 
 
-def test_a_job_runs_every_phase_and_serves_its_outputs(client: TestClient, worker: Worker,
-                                                       settings: Settings) -> None:
+def test_a_job_runs_every_phase_and_serves_its_outputs(
+    client: TestClient, worker: Worker, settings: Settings
+) -> None:
     job_id = submit(client)
     assert worker.run(job_id) == "completed"
     job = detail(client, job_id)
     assert job["status"] == "completed" and job["finished_at"]
-    assert phase_status(job) == {"analyst": "completed", "formatter": "completed",
-                                 "seo": "completed", "manager": "completed",
-                                 "timestamp": "skipped"}
-    assert job["outputs"] == ["brainstorming.md", "formatted_transcript.md", "seo.md",
-                              "qa_review.md"]
+    assert phase_status(job) == {
+        "analyst": "completed",
+        "formatter": "completed",
+        "seo": "completed",
+        "manager": "completed",
+        "timestamp": "skipped",
+    }
+    assert job["outputs"] == [
+        "brainstorming.md",
+        "formatted_transcript.md",
+        "seo.md",
+        "qa_review.md",
+    ]
     response = client.get(f"/api/jobs/{job_id}/outputs/formatted_transcript.md")
     assert response.headers["content-type"].startswith("text/markdown")
     assert "model: local" in response.text
@@ -84,8 +96,9 @@ def test_a_second_run_of_the_same_task_does_nothing(client: TestClient, worker: 
     assert detail(client, job_id)["attempts"] == 1
 
 
-def test_timestamps_run_on_request_for_a_short_programme(client: TestClient,
-                                                         worker: Worker) -> None:
+def test_timestamps_run_on_request_for_a_short_programme(
+    client: TestClient, worker: Worker
+) -> None:
     job_id = submit(client, timestamps="true")
     worker.run(job_id)
     job = detail(client, job_id)
@@ -108,8 +121,9 @@ def test_a_cancelled_job_never_runs(client: TestClient, worker: Worker) -> None:
     assert detail(client, job_id)["outputs"] == []
 
 
-def test_cancelling_a_running_job_stops_it_before_the_next_output(client: TestClient,
-                                                                 worker: Worker) -> None:
+def test_cancelling_a_running_job_stops_it_before_the_next_output(
+    client: TestClient, worker: Worker
+) -> None:
     job_id = submit(client)
 
     def cancel_during_seo(request: LLMRequest) -> None:
@@ -123,8 +137,9 @@ def test_cancelling_a_running_job_stops_it_before_the_next_output(client: TestCl
     assert job["outputs"] == ["brainstorming.md", "formatted_transcript.md"]
 
 
-def test_a_pause_asked_for_mid_phase_takes_effect_after_that_phase(client: TestClient,
-                                                                   worker: Worker) -> None:
+def test_a_pause_asked_for_mid_phase_takes_effect_after_that_phase(
+    client: TestClient, worker: Worker
+) -> None:
     job_id = submit(client)
 
     def pause_during_seo(request: LLMRequest) -> None:
@@ -161,8 +176,9 @@ def test_retry_runs_only_what_did_not_complete(client: TestClient, worker: Worke
     assert [phase for phase, _ in worker.llm.calls] == ["seo", "manager"]
 
 
-def test_a_failed_attempt_escalates_one_tier(client: TestClient, worker: Worker,
-                                             settings: Settings) -> None:
+def test_a_failed_attempt_escalates_one_tier(
+    client: TestClient, worker: Worker, settings: Settings
+) -> None:
     job_id = submit(client)
 
     def fail_cheap_analyst(request: LLMRequest) -> None:
@@ -175,13 +191,17 @@ def test_a_failed_attempt_escalates_one_tier(client: TestClient, worker: Worker,
     assert analyst["tier"] == 1 and "escalated" in analyst["tier_reason"]
     assert analyst["attempts"] == 2
     with connect(settings.database_path) as conn:
-        outcomes = conn.execute("SELECT tier, outcome FROM llm_calls WHERE job_id = ? AND "
-                                "phase = 'analyst' ORDER BY id", (job_id,)).fetchall()
+        outcomes = conn.execute(
+            "SELECT tier, outcome FROM llm_calls WHERE job_id = ? AND "
+            "phase = 'analyst' ORDER BY id",
+            (job_id,),
+        ).fetchall()
     assert [tuple(row) for row in outcomes] == [(0, "error"), (1, "ok")]
 
 
-def test_retrying_one_phase_keeps_the_previous_output(client: TestClient, worker: Worker,
-                                                      settings: Settings) -> None:
+def test_retrying_one_phase_keeps_the_previous_output(
+    client: TestClient, worker: Worker, settings: Settings
+) -> None:
     job_id = submit(client)
     worker.run(job_id)
     response = client.post(f"/api/jobs/{job_id}/phases/seo/retry", json={"tier": 2})
@@ -195,15 +215,21 @@ def test_retrying_one_phase_keeps_the_previous_output(client: TestClient, worker
     assert "model: local" in first.text
     seo = detail(client, job_id)["phases"][2]
     assert seo["tier"] == 2 and "forced" in seo["tier_reason"]
-    assert (settings.data_dir / "outputs" / "2WLI1209HD" / str(job_id) / "versions" /
-            "seo.v1.md").is_file()
+    assert (
+        settings.data_dir / "outputs" / "2WLI1209HD" / str(job_id) / "versions" / "seo.v1.md"
+    ).is_file()
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("phases/nonsense/retry", None), ("phases/seo/retry", {"tier": 7}),
-])
-def test_a_phase_retry_with_bad_input_changes_nothing(client: TestClient, worker: Worker,
-                                                      path: str, body: dict | None) -> None:  # type: ignore[type-arg]
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("phases/nonsense/retry", None),
+        ("phases/seo/retry", {"tier": 7}),
+    ],
+)
+def test_a_phase_retry_with_bad_input_changes_nothing(
+    client: TestClient, worker: Worker, path: str, body: dict | None
+) -> None:  # type: ignore[type-arg]
     job_id = submit(client)
     worker.run(job_id)
     response = client.post(f"/api/jobs/{job_id}/{path}", json=body)
@@ -211,8 +237,9 @@ def test_a_phase_retry_with_bad_input_changes_nothing(client: TestClient, worker
     assert detail(client, job_id)["status"] == "completed"
 
 
-def test_invalid_transitions_are_refused(client: TestClient, worker: Worker,
-                                         settings: Settings) -> None:
+def test_invalid_transitions_are_refused(
+    client: TestClient, worker: Worker, settings: Settings
+) -> None:
     job_id = submit(client)
     client.post(f"/api/jobs/{job_id}/cancel")
     response = client.post(f"/api/jobs/{job_id}/resume")
@@ -220,8 +247,9 @@ def test_invalid_transitions_are_refused(client: TestClient, worker: Worker,
     assert response.json()["error"]["code"] == "invalid_transition"
     conn = connect(settings.database_path)
     with pytest.raises(InvalidTransition, match="cannot become completed"):
-        transition(conn, job=get_job(conn, job_id=job_id), to="completed", now=utcnow(),
-                   message="no")
+        transition(
+            conn, job=get_job(conn, job_id=job_id), to="completed", now=utcnow(), message="no"
+        )
 
 
 def test_a_truncated_formatter_output_pauses_the_job(client: TestClient, worker: Worker) -> None:
@@ -240,8 +268,9 @@ def test_a_truncated_formatter_output_pauses_the_job(client: TestClient, worker:
     assert phase_status(job)["seo"] == "pending"
 
 
-def test_the_formatter_works_in_chunks_and_joins_them(tmp_path, client: TestClient,
-                                                      worker: Worker) -> None:
+def test_the_formatter_works_in_chunks_and_joins_them(
+    tmp_path, client: TestClient, worker: Worker
+) -> None:
     job_id = submit(client, "9UNP1980HD.srt", long_srt(4000))
     worker.llm = ScriptedLLM()
     worker.run(job_id)
@@ -251,16 +280,18 @@ def test_the_formatter_works_in_chunks_and_joins_them(tmp_path, client: TestClie
     assert text.count("# Formatted transcript") == 1
 
 
-def test_costs_belong_to_exactly_one_job(client: TestClient, worker: Worker,
-                                         settings: Settings) -> None:
+def test_costs_belong_to_exactly_one_job(
+    client: TestClient, worker: Worker, settings: Settings
+) -> None:
     first, second = submit(client), submit(client, "2WLI1300HD.srt")
     worker.llm = ScriptedLLM(cost=0.25)
     worker.run(first)
     worker.run(second)
     with sqlite3.connect(settings.database_path) as conn:
         for job_id in (first, second):
-            calls = conn.execute("SELECT count(*), sum(cost_usd) FROM llm_calls WHERE "
-                                 "job_id = ?", (job_id,)).fetchone()
+            calls = conn.execute(
+                "SELECT count(*), sum(cost_usd) FROM llm_calls WHERE job_id = ?", (job_id,)
+            ).fetchone()
             job = detail(client, job_id)
             assert job["cost_usd"] == pytest.approx(calls[1]) == pytest.approx(0.25 * calls[0])
             assert sum(p["cost_usd"] for p in job["phases"]) == pytest.approx(job["cost_usd"])

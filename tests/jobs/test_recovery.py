@@ -19,56 +19,74 @@ def queued_job(client: TestClient) -> int:
 
 
 def status(settings: Settings, job_id: int) -> tuple[str, int, str | None]:
-    row = connect(settings.database_path).execute(
-        "SELECT status, attempts, error FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    row = (
+        connect(settings.database_path)
+        .execute("SELECT status, attempts, error FROM jobs WHERE id = ?", (job_id,))
+        .fetchone()
+    )
     return row[0], row[1], row[2]
 
 
-def test_a_job_with_a_stale_heartbeat_is_requeued(client: TestClient,
-                                                  settings: Settings) -> None:
+def test_a_job_with_a_stale_heartbeat_is_requeued(client: TestClient, settings: Settings) -> None:
     job_id, conn, start = queued_job(client), connect(settings.database_path), utcnow()
     claim_job(conn, job_id=job_id, worker_id="otherhost:1:abc", now=start)
-    assert recover_stale_jobs(conn, now=start + timedelta(seconds=30), stale_after_seconds=60,
-                              max_attempts=3) == []
-    assert recover_stale_jobs(conn, now=start + timedelta(seconds=61), stale_after_seconds=60,
-                              max_attempts=3) == [job_id]
+    assert (
+        recover_stale_jobs(
+            conn, now=start + timedelta(seconds=30), stale_after_seconds=60, max_attempts=3
+        )
+        == []
+    )
+    assert recover_stale_jobs(
+        conn, now=start + timedelta(seconds=61), stale_after_seconds=60, max_attempts=3
+    ) == [job_id]
     assert status(settings, job_id)[0] == "queued"
 
 
-def test_a_job_whose_worker_process_is_gone_is_requeued_at_once(client: TestClient,
-                                                                settings: Settings) -> None:
+def test_a_job_whose_worker_process_is_gone_is_requeued_at_once(
+    client: TestClient, settings: Settings
+) -> None:
     job_id, conn, now = queued_job(client), connect(settings.database_path), utcnow()
     claim_job(conn, job_id=job_id, worker_id="gone", now=now)
-    assert recover_stale_jobs(conn, now=now, stale_after_seconds=60, max_attempts=3,
-                              alive=lambda worker_id: worker_id != "gone") == [job_id]
+    assert recover_stale_jobs(
+        conn,
+        now=now,
+        stale_after_seconds=60,
+        max_attempts=3,
+        alive=lambda worker_id: worker_id != "gone",
+    ) == [job_id]
 
 
 def test_a_job_that_keeps_losing_its_worker_is_failed_with_a_reason(
-        client: TestClient, settings: Settings) -> None:
+    client: TestClient, settings: Settings
+) -> None:
     job_id, conn, now = queued_job(client), connect(settings.database_path), utcnow()
-    for attempt in range(3):
+    for _attempt in range(3):
         claim_job(conn, job_id=job_id, worker_id="gone", now=now)
-        recover_stale_jobs(conn, now=now, stale_after_seconds=60, max_attempts=3,
-                           alive=lambda worker_id: False)
+        recover_stale_jobs(
+            conn, now=now, stale_after_seconds=60, max_attempts=3, alive=lambda worker_id: False
+        )
     state, attempts, error = status(settings, job_id)
     assert (state, attempts) == ("failed", 3)
     assert "stopped responding" in (error or "")
 
 
-def test_a_stopping_worker_gives_its_jobs_back(client: TestClient, worker: Worker,
-                                               settings: Settings) -> None:
+def test_a_stopping_worker_gives_its_jobs_back(
+    client: TestClient, worker: Worker, settings: Settings
+) -> None:
     job_id = queued_job(client)
     worker.stopping.set()
     assert worker.run(job_id) == "released"
     assert status(settings, job_id)[0] == "queued"
     conn = connect(settings.database_path)
     claim_job(conn, job_id=job_id, worker_id=worker.worker_id, now=utcnow())
-    assert release_jobs_of(conn, worker_id=worker.worker_id, now=utcnow(),
-                           reason="stopping") == [job_id]
+    assert release_jobs_of(conn, worker_id=worker.worker_id, now=utcnow(), reason="stopping") == [
+        job_id
+    ]
 
 
-def test_worker_start_rebuilds_the_queue_from_the_jobs_table(client: TestClient,
-                                                             worker: Worker) -> None:
+def test_worker_start_rebuilds_the_queue_from_the_jobs_table(
+    client: TestClient, worker: Worker
+) -> None:
     job_id = queued_job(client)
     worker.queue.huey.flush()
     worker.prepare()

@@ -82,7 +82,9 @@ def test_it_parses_seo_behind_a_provenance_header() -> None:
 
 
 def test_it_tolerates_extra_whitespace_and_bullets_in_seo() -> None:
-    markdown = "##   Title  \n\n\n   **Kubb**   \n\n## Keywords\n\n- kubb\n- lawn games, Wisconsin\n"
+    markdown = (
+        "##   Title  \n\n\n   **Kubb**   \n\n## Keywords\n\n- kubb\n- lawn games, Wisconsin\n"
+    )
     seo = parse_seo(markdown)
     assert seo.title == "Kubb"
     assert seo.keywords == ["kubb", "lawn games", "Wisconsin"]

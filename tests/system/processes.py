@@ -32,13 +32,24 @@ def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = open(log, "ab")  # noqa: SIM115 - the child process owns it for its lifetime
-    return subprocess.Popen([sys.executable, "-m", "editorial_assistant", *args], env=env,
-                            stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "editorial_assistant", *args],
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "editorial_assistant", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "editorial_assistant", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> int:

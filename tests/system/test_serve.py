@@ -11,8 +11,7 @@ import pytest
 
 from tests.conftest import SRT, corpus_dir
 from tests.jobs.test_job_lifecycle import long_srt
-from tests.system.processes import (environment, free_port, job_status, run, start, stop,
-                                    wait_for)
+from tests.system.processes import environment, free_port, job_status, run, start, stop, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -21,10 +20,16 @@ def sample_files() -> list[tuple[str, bytes]]:
     """Three corpus files when the corpus is here, else generated captions."""
     folder = corpus_dir()
     if folder is None:
-        return [("2WLI1209HD.srt", SRT.encode()), ("9UNP1972HD.srt", long_srt(3000).encode()),
-                ("bucky.txt", b"Speaker 1\nBucky Badger is on another level.\n")]
-    names = ["2WLICindysStorySM_ForClaude.txt", "6TLB0301.mp4.txt",
-             "9UNP1972HD_REV20250804_ForClaude.txt"]
+        return [
+            ("2WLI1209HD.srt", SRT.encode()),
+            ("9UNP1972HD.srt", long_srt(3000).encode()),
+            ("bucky.txt", b"Speaker 1\nBucky Badger is on another level.\n"),
+        ]
+    names = [
+        "2WLICindysStorySM_ForClaude.txt",
+        "6TLB0301.mp4.txt",
+        "9UNP1972HD_REV20250804_ForClaude.txt",
+    ]
     return [(name, (folder / name).read_bytes()) for name in names]
 
 
@@ -40,8 +45,13 @@ def test_serve_processes_uploaded_files_to_completion(tmp_path: Path) -> None:
             assert response.status_code == 201, response.text
             job_ids.append(response.json()["job"]["id"])
         for job_id in job_ids:
-            job = wait_for(lambda j=job_id: job_status(base, j)["status"] == "completed"
-                           and job_status(base, j), f"job {job_id} to complete", log)
+            job = wait_for(
+                lambda j=job_id: (
+                    job_status(base, j)["status"] == "completed" and job_status(base, j)
+                ),
+                f"job {job_id} to complete",
+                log,
+            )
             for name in job["outputs"]:
                 text = httpx.get(f"{base}/api/jobs/{job_id}/outputs/{name}").text
                 assert "model: local" in text
@@ -54,24 +64,32 @@ def test_serve_processes_uploaded_files_to_completion(tmp_path: Path) -> None:
 def test_a_job_survives_kill_9_of_its_worker(tmp_path: Path) -> None:
     port, api_log, worker_log = free_port(), tmp_path / "api.log", tmp_path / "worker.log"
     base = f"http://127.0.0.1:{port}"
-    env = environment(tmp_path, EA_LLM_LOCAL_DELAY_SECONDS="0.15",
-                      EA_PIPELINE_FORMATTER_CHUNK_WORDS="300", EA_WORKER_CONCURRENCY="1")
+    env = environment(
+        tmp_path,
+        EA_LLM_LOCAL_DELAY_SECONDS="0.15",
+        EA_PIPELINE_FORMATTER_CHUNK_WORDS="300",
+        EA_WORKER_CONCURRENCY="1",
+    )
     assert run(["migrate"], env).returncode == 0
     api = start(["api", "--port", str(port), "--workers", "1"], env, api_log)
     worker = start(["worker"], env, worker_log)
     try:
-        wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "api",
-                 api_log)
-        response = httpx.post(f"{base}/api/transcripts",
-                              files={"file": ("9UNP1972HD.srt", long_srt(3000).encode())},
-                              data={"timestamps": "true"})
+        wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "api", api_log)
+        response = httpx.post(
+            f"{base}/api/transcripts",
+            files={"file": ("9UNP1972HD.srt", long_srt(3000).encode())},
+            data={"timestamps": "true"},
+        )
         job_id = response.json()["job"]["id"]
         wait_for(lambda: _phase(base, job_id, "formatter") == "running", "formatter", worker_log)
         stop(worker, signal.SIGKILL)
         assert job_status(base, job_id)["status"] == "running"
         worker = start(["worker"], env, worker_log)
-        job = wait_for(lambda: job_status(base, job_id)["status"] == "completed"
-                       and job_status(base, job_id), "completion after restart", worker_log)
+        job = wait_for(
+            lambda: job_status(base, job_id)["status"] == "completed" and job_status(base, job_id),
+            "completion after restart",
+            worker_log,
+        )
         assert job["attempts"] == 2
         _assert_each_output_once(tmp_path / "data", job_id, job["outputs"])
     finally:
@@ -85,11 +103,18 @@ def _phase(base: str, job_id: int, name: str) -> str:
 
 
 def _assert_each_output_once(data_dir: Path, job_id: int, names: list[str]) -> None:
-    assert names == ["brainstorming.md", "formatted_transcript.md", "seo.md", "qa_review.md",
-                     "timestamps.md"]
+    assert names == [
+        "brainstorming.md",
+        "formatted_transcript.md",
+        "seo.md",
+        "qa_review.md",
+        "timestamps.md",
+    ]
     with sqlite3.connect(data_dir / "editorial-assistant.db") as conn:
-        rows = conn.execute("SELECT name, count(*), max(version) FROM outputs WHERE job_id = ? "
-                            "GROUP BY name", (job_id,)).fetchall()
+        rows = conn.execute(
+            "SELECT name, count(*), max(version) FROM outputs WHERE job_id = ? GROUP BY name",
+            (job_id,),
+        ).fetchall()
     assert sorted(rows) == sorted((name, 1, 1) for name in names)
     folder = data_dir / "outputs" / "9UNP1972HD" / str(job_id)
     assert sorted(p.name for p in folder.glob("*.md")) == sorted(names)

@@ -32,8 +32,13 @@ def test_it_accepts_an_srt_file_and_queues_a_job(client: TestClient, settings: S
     assert body["transcript"]["duration_seconds"] == pytest.approx(11.0)
     assert body["job"]["status"] == "queued" and body["job"]["priority"] == 5
     job = client.get(f"/api/jobs/{body['job']['id']}").json()
-    assert [p["name"] for p in job["phases"]] == ["analyst", "formatter", "seo", "manager",
-                                                  "timestamp"]
+    assert [p["name"] for p in job["phases"]] == [
+        "analyst",
+        "formatter",
+        "seo",
+        "manager",
+        "timestamp",
+    ]
 
 
 def test_it_stores_the_original_bytes_untouched(client: TestClient, settings: Settings) -> None:
@@ -43,15 +48,22 @@ def test_it_stores_the_original_bytes_untouched(client: TestClient, settings: Se
     assert stored.read_bytes() == data
 
 
-@pytest.mark.parametrize(("name", "data", "status", "code"), [
-    ("x.scc", b"Scenarist_SCC V1.0\r\n\r\n00:00:30:23\t9425 942c 94ad\r\n", 415,
-     "scc_not_supported"),
-    ("x.srt", b"", 422, "empty_file"),
-    ("x.srt", b"\x00\x01\x02binary\x00" * 50, 415, "binary_file"),
-])
-def test_it_refuses_bad_files_and_stores_nothing(client: TestClient, settings: Settings,
-                                                 name: str, data: bytes, status: int,
-                                                 code: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "data", "status", "code"),
+    [
+        (
+            "x.scc",
+            b"Scenarist_SCC V1.0\r\n\r\n00:00:30:23\t9425 942c 94ad\r\n",
+            415,
+            "scc_not_supported",
+        ),
+        ("x.srt", b"", 422, "empty_file"),
+        ("x.srt", b"\x00\x01\x02binary\x00" * 50, 415, "binary_file"),
+    ],
+)
+def test_it_refuses_bad_files_and_stores_nothing(
+    client: TestClient, settings: Settings, name: str, data: bytes, status: int, code: str
+) -> None:
     response = upload(client, name, data)
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
@@ -85,8 +97,7 @@ def test_a_duplicate_media_id_names_the_existing_job(client: TestClient) -> None
     assert forced.status_code == 201
 
 
-def test_a_hostile_file_name_never_reaches_a_path(client: TestClient,
-                                                  settings: Settings) -> None:
+def test_a_hostile_file_name_never_reaches_a_path(client: TestClient, settings: Settings) -> None:
     response = upload(client, "../../../../etc/cron.d/evil.srt", SRT)
     assert response.status_code == 201
     [stored] = stored_files(settings)
@@ -94,13 +105,17 @@ def test_a_hostile_file_name_never_reaches_a_path(client: TestClient,
     assert ".." not in response.json()["transcript"]["media_id"]
 
 
-@pytest.mark.parametrize(("form", "message"), [
-    ({"priority": "1000"}, "priority"),
-    ({"priority": "high"}, "priority"),
-    ({"force": "perhaps"}, "force"),
-])
-def test_it_rejects_bad_form_fields(client: TestClient, settings: Settings,
-                                   form: dict[str, str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"priority": "1000"}, "priority"),
+        ({"priority": "high"}, "priority"),
+        ({"force": "perhaps"}, "force"),
+    ],
+)
+def test_it_rejects_bad_form_fields(
+    client: TestClient, settings: Settings, form: dict[str, str], message: str
+) -> None:
     response = upload(client, "2WLI1209HD.srt", SRT, **form)
     assert response.status_code == 422
     assert message in response.json()["error"]["message"]
@@ -108,7 +123,8 @@ def test_it_rejects_bad_form_fields(client: TestClient, settings: Settings,
 
 
 def test_every_corpus_file_is_accepted_or_refused_for_the_right_reason(
-        client: TestClient, corpus: Path) -> None:
+    client: TestClient, corpus: Path
+) -> None:
     for path in sorted(corpus.iterdir()):
         response = upload(client, path.name, path.read_bytes(), force="true")
         if "scc" in path.name:

@@ -1,0 +1,1 @@
+"""Browser pages. For now a landing page; the editors' dashboard builds on this folder."""

@@ -1,0 +1,7 @@
+"""The benchmark behind ``make bench``: real processes, same-run baselines, ratios not asserts.
+
+``main`` parses flags and runs the scenarios; ``processes`` starts the API, the worker and the
+minimal baseline app; ``queueing`` measures makespan and queue-to-start latency; ``listing``
+measures ``GET /api/jobs`` against ``minimal_app``; ``loadgen`` drives HTTP load (wrk, else a
+Python fallback); ``report`` prints the table and writes ``bench-results/*.json``.
+"""
