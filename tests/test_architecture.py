@@ -35,6 +35,9 @@ def test_there_are_services_to_check() -> None:
 
 
 def test_every_module_opens_with_a_docstring() -> None:
-    missing = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
-               if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None]
+    missing = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None
+    ]
     assert not missing

@@ -29,7 +29,7 @@ from editorial_assistant.llm.client import (
     PhaseContext,
 )
 from editorial_assistant.pipeline import outputs
-from editorial_assistant.pipeline.checks import completeness_ratio
+from editorial_assistant.pipeline.checks import completeness_ratio, spoken_words
 from editorial_assistant.pipeline.chunking import chunk_cues
 from editorial_assistant.pipeline.phases import PHASE_BY_NAME, TIERS, choose_tier
 from editorial_assistant.pipeline.provenance import strip_header, with_header
@@ -406,7 +406,7 @@ def _commit_phase(
 
 def _check_completeness(runner: Runner, run: JobRun, body: str) -> None:
     pipeline = runner.settings.pipeline
-    spoken = run.transcript.word_count
+    spoken = spoken_words(run.transcript.spoken_text)
     ratio = completeness_ratio(body, spoken)
     if spoken <= pipeline.completeness_min_words or ratio >= pipeline.completeness_threshold:
         return

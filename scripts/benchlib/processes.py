@@ -135,7 +135,9 @@ def running_service(
     try:
         wait_ready(f"{service.base_url}/readyz", api, root / "api.log")
         if worker:
-            service.worker = launch(["-m", "editorial_assistant", "worker"], env, root / "worker.log")
+            service.worker = launch(
+                ["-m", "editorial_assistant", "worker"], env, root / "worker.log"
+            )
         yield service
     finally:
         for extra in service.extra:
