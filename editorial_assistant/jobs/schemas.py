@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 from editorial_assistant.transcripts.schemas import TranscriptOut
 
 
-class JobSummary(BaseModel):
+class JobBase(BaseModel):
+    """Fields every view of a job shows."""
+
     id: int
     media_id: str
-    filename: str
     status: str
     priority: int
     attempts: int
@@ -23,6 +24,10 @@ class JobSummary(BaseModel):
     started_at: str | None
     finished_at: str | None
     updated_at: str
+
+
+class JobSummary(JobBase):
+    filename: str
 
 
 class JobPage(BaseModel):
@@ -47,23 +52,11 @@ class PhaseOut(BaseModel):
     finished_at: str | None
 
 
-class JobOut(BaseModel):
-    id: int
-    media_id: str
-    status: str
-    priority: int
-    attempts: int
-    cost_usd: float
-    error: str | None
-    pause_reason: str | None
+class JobOut(JobBase):
     pause_requested: bool
     want_timestamps: bool
     heartbeat_at: str | None
-    created_at: str
     queued_at: str | None
-    started_at: str | None
-    finished_at: str | None
-    updated_at: str
     transcript: TranscriptOut
     phases: list[PhaseOut]
     outputs: list[str]

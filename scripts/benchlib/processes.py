@@ -37,6 +37,7 @@ class Service:
     env: dict[str, str]
     base_url: str
     api: subprocess.Popen[bytes]
+    api_workers: int
     worker: subprocess.Popen[bytes] | None = None
     extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -131,7 +132,7 @@ def running_service(
     port = free_port()
     api_args = ["-m", "editorial_assistant", "api", "--host", "127.0.0.1", "--port", str(port)]
     api = launch([*api_args, "--workers", str(api_workers)], env, root / "api.log")
-    service = Service(root, env, f"http://127.0.0.1:{port}", api)
+    service = Service(root, env, f"http://127.0.0.1:{port}", api, api_workers)
     try:
         wait_ready(f"{service.base_url}/readyz", api, root / "api.log")
         if worker:

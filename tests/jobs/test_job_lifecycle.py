@@ -27,9 +27,11 @@ class ScriptedLLM:
         self, before: Callable[[LLMRequest], LLMResult | None] | None = None, cost: float = 0.0
     ) -> None:
         self.inner, self.before, self.cost, self.calls = LocalLLMClient(), before, cost, []
+        self.requests: list[LLMRequest] = []
 
     def complete(self, request: LLMRequest) -> LLMResult:
         self.calls.append((request.phase, request.tier))
+        self.requests.append(request)
         replaced = self.before(request) if self.before else None
         result = replaced or self.inner.complete(request)
         return LLMResult(result.text, f"scripted-t{request.tier}", 10, 20, self.cost, 0.01)
@@ -323,3 +325,25 @@ def test_priority_orders_the_queue(client: TestClient, worker: Worker) -> None:
     worker.queue.enqueue(high, 9)
     assert worker.queue.huey.dequeue().args == (high,)
     assert client.patch(f"/api/jobs/{low}", json={"priority": 50}).json()["priority"] == 50
+
+
+def test_a_pause_between_formatter_chunks_keeps_the_finished_chunks(
+    client: TestClient, worker: Worker
+) -> None:
+    job_id = submit(client, "9UNP1980HD.srt", long_srt(4000))
+
+    def pause_in_second_chunk(request: LLMRequest) -> None:
+        if request.phase == "formatter" and request.context.chunk_index == 1:
+            client.post(f"/api/jobs/{job_id}/pause")
+
+    worker.llm = ScriptedLLM(pause_in_second_chunk)
+    assert worker.run(job_id) == "paused"
+    assert [p for p, _ in worker.llm.calls] == ["analyst", "formatter", "formatter"]
+    client.post(f"/api/jobs/{job_id}/resume")
+    worker.llm = ScriptedLLM()
+    assert worker.run(job_id) == "completed"
+    resumed = [r.context.chunk_index for r in worker.llm.requests if r.phase == "formatter"]
+    assert resumed and resumed[0] == 2 and resumed == list(range(2, resumed[-1] + 1))
+    text = client.get(f"/api/jobs/{job_id}/outputs/formatted_transcript.md").text
+    assert text.count("# Formatted transcript") == 1
+    assert text.count("the river carries stories") == 4000 // 11

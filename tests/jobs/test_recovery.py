@@ -91,3 +91,12 @@ def test_worker_start_rebuilds_the_queue_from_the_jobs_table(
     worker.queue.huey.flush()
     worker.prepare()
     assert [task.args for task in worker.queue.huey.pending()] == [(job_id,)]
+
+
+def test_recovery_is_scheduled_every_minute(worker: Worker) -> None:
+    from datetime import datetime
+
+    periodic = {task.name: task for task in worker.queue.huey._registry.periodic_tasks}
+    recovery = periodic["recover_stale_jobs"]
+    minutes = [datetime(2026, 1, 1, 12, m) for m in range(0, 60, 7)]
+    assert all(recovery.validate_datetime(moment) for moment in minutes)

@@ -119,3 +119,22 @@ def _assert_each_output_once(data_dir: Path, job_id: int, names: list[str]) -> N
     folder = data_dir / "outputs" / "9UNP1972HD" / str(job_id)
     assert sorted(p.name for p in folder.glob("*.md")) == sorted(names)
     assert not (folder / "versions").exists()
+
+
+def test_sigterm_to_the_worker_puts_its_running_job_back_in_the_queue(tmp_path: Path) -> None:
+    env = environment(tmp_path, EA_LLM_LOCAL_DELAY_SECONDS="0.3", EA_WORKER_CONCURRENCY="1")
+    assert run(["migrate"], env).returncode == 0
+    captions = tmp_path / "2WLI1209HD.srt"
+    captions.write_text(SRT, encoding="utf-8")
+    assert run(["submit", str(captions)], env).returncode == 0
+    log = tmp_path / "worker.log"
+    worker = start(["worker"], env, log)
+    database = tmp_path / "data" / "editorial-assistant.db"
+
+    def status() -> str:
+        with sqlite3.connect(database) as conn:
+            return str(conn.execute("SELECT status FROM jobs WHERE id = 1").fetchone()[0])
+
+    wait_for(lambda: status() == "running", "the job to start", log)
+    assert stop(worker, signal.SIGTERM) == 0
+    assert status() == "queued"

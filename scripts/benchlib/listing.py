@@ -1,0 +1,108 @@
+"""The listing scenario: ``GET /api/jobs?limit=20`` against the minimal app, same run, same rows.
+
+The product API is seeded through its own upload endpoint and worker, then ``minimal_app`` is
+started on the same database file under the same gunicorn settings. Both are warmed up, then
+measured in alternating rounds (minimal, product, minimal, product, …) so drift on the machine
+hits both alike; the median round of each is reported.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchlib.client import Uploader, wait_all
+from benchlib.loadgen import LoadResult, run_load
+from benchlib.processes import (
+    BenchError,
+    Service,
+    check_alive,
+    free_port,
+    launch,
+    wait_ready,
+)
+from benchlib.queueing import client_for, progress
+from benchlib.stats import ratio
+
+PATH = "/api/jobs?limit=20"
+SEED_CONCURRENCY = 25
+
+
+def seed(service: Service, uploader: Uploader, count: int) -> None:
+    """Upload ``count`` caption files through the API and let the worker finish them all."""
+    progress(f"listing: seeding {count} jobs through the API")
+    with client_for(service) as client:
+        for start in range(0, count, SEED_CONCURRENCY):
+            uploader.submit_batch(service.base_url, min(SEED_CONCURRENCY, count - start))
+        wait_all(client, timeout=120 + count)
+
+
+def start_minimal(service: Service, *, workers: int) -> str:
+    """Serve ``minimal_app`` on the service's database; return its base URL."""
+    port = free_port()
+    log = service.root / "minimal.log"
+    args = ["-m", "gunicorn", "--chdir", str(Path(__file__).parent), "--workers", str(workers)]
+    args += ["--worker-class", "uvicorn_worker.UvicornWorker", "--bind", f"127.0.0.1:{port}"]
+    env = {**service.env, "BENCH_DATABASE": str(service.database)}
+    process = launch([*args, "--timeout", "60", "minimal_app:app"], env, log)
+    service.extra.append(process)
+    base_url = f"http://127.0.0.1:{port}"
+    wait_ready(base_url + PATH, process, log)
+    return base_url
+
+
+def check_same_rows(product_url: str, minimal_url: str) -> None:
+    """Both endpoints must return the same 20 rows, or the comparison means nothing."""
+    product = httpx.get(product_url + PATH, timeout=10).json()["jobs"]
+    minimal = httpx.get(minimal_url + PATH, timeout=10).json()["jobs"]
+    if product != minimal or len(product) != 20:
+        raise BenchError("the product and the minimal app do not return the same 20 rows")
+
+
+def measure(
+    service: Service, *, tool: str, clients: int, seconds: float, rounds: int, warmup: float
+) -> dict[str, Any]:
+    """Alternate load rounds on both servers; medians, every round and the ratio."""
+    minimal_url = start_minimal(service, workers=service.api_workers)
+    check_same_rows(service.base_url, minimal_url)
+    urls = {"minimal": minimal_url + PATH, "product": service.base_url + PATH}
+    for url in urls.values():
+        run_load(tool, url, clients=clients, seconds=warmup)
+    runs: dict[str, list[LoadResult]] = {"minimal": [], "product": []}
+    for n in range(rounds):
+        for name, url in urls.items():
+            progress(f"listing: round {n + 1}/{rounds}, {name}, {clients} clients, {seconds:g} s")
+            runs[name].append(run_load(tool, url, clients=clients, seconds=seconds))
+    check_alive(service)
+    return summarize_runs(runs, tool=tool, clients=clients, seconds=seconds)
+
+
+def summarize_runs(
+    runs: dict[str, list[LoadResult]], *, tool: str, clients: int, seconds: float
+) -> dict[str, Any]:
+    """Median round per server, plus the listing/minimal throughput ratio."""
+    medians = {name: _median(results) for name, results in runs.items()}
+    errors = sum(result.errors for results in runs.values() for result in results)
+    if errors:
+        raise BenchError(f"{errors} requests failed under load; see the service logs")
+    return {
+        "tool": tool,
+        "clients": clients,
+        "seconds": seconds,
+        "path": PATH,
+        "minimal": medians["minimal"],
+        "product": medians["product"],
+        "ratio": ratio(medians["product"]["rps"], medians["minimal"]["rps"]),
+        "rounds": {name: [r.as_dict() for r in results] for name, results in runs.items()},
+    }
+
+
+def _median(results: list[LoadResult]) -> dict[str, float]:
+    return {
+        "rps": statistics.median(r.rps for r in results),
+        "p50_ms": statistics.median(r.p50_ms for r in results),
+        "p99_ms": statistics.median(r.p99_ms for r in results),
+    }

@@ -1,0 +1,184 @@
+"""Flags, the order of scenarios, and turning their results into the report.
+
+Each scenario runs on its own fresh data folder with freshly started processes; nothing is
+mocked. ``--quick`` shortens everything for a smoke run; its figures are not for the record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchlib import listing, queueing, report
+from benchlib.client import Uploader, caption_bytes
+from benchlib.loadgen import choose_tool
+from benchlib.machine import describe_machine, effective_settings
+from benchlib.processes import REPO, BenchError, environment, running_service
+
+SCENARIOS = ("batch", "single", "idle", "listing")
+# name: (full run, --quick)
+DEFAULTS: dict[str, tuple[Any, Any]] = {
+    "batches": ("10,50", "10,50"),
+    "single_samples": (30, 8),
+    "idle_seconds": (120.0, 5.0),
+    "idle_gap_seconds": (15.0, 2.0),
+    "idle_samples": (5, 3),
+    "seed_jobs": (200, 60),
+    "listing_seconds": (10.0, 3.0),
+    "listing_rounds": (3, 1),
+    "warmup_seconds": (2.0, 1.0),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``scripts/bench``."""
+    p = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="short smoke run (idle 5 s, few samples)")
+    p.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
+    p.add_argument("--batches", help="batch sizes submitted at once (default 10,50)")
+    p.add_argument("--single-samples", type=int, help="warm single-job samples (default 30)")
+    p.add_argument("--idle-seconds", type=float, help="idle before the first sample (default 120)")
+    p.add_argument("--idle-gap-seconds", type=float, help="idle before later samples (default 15)")
+    p.add_argument("--idle-samples", type=int, help="after-idle samples in all (default 5)")
+    p.add_argument("--seed-jobs", type=int, help="jobs in the database for listing (default 200)")
+    p.add_argument("--clients", type=int, default=50, help="concurrent listing clients")
+    p.add_argument("--listing-seconds", type=float, help="length of one load round (default 10)")
+    p.add_argument("--listing-rounds", type=int, help="rounds per server (default 3)")
+    p.add_argument("--warmup-seconds", type=float, help="load before measuring (default 2)")
+    p.add_argument("--api-workers", type=int, default=2, help="gunicorn workers for both servers")
+    p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="EA_NAME=VALUE",
+        help="environment for the services, e.g. EA_WORKER_POLL_INTERVAL_SECONDS=1",
+    )
+    p.add_argument("--output", type=Path, default=REPO / "bench-results", help="JSON folder")
+    p.add_argument("--keep", action="store_true", help="keep the data folders and process logs")
+    return p
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Flags with the full-run or ``--quick`` defaults filled in."""
+    args = parser().parse_args(argv)
+    for name, (full, quick) in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+    args.batches = [int(n) for n in str(args.batches).split(",") if n]
+    args.only = [name for name in args.only.split(",") if name]
+    unknown = set(args.only) - set(SCENARIOS)
+    if unknown:
+        parser().error(f"unknown scenario(s) {', '.join(sorted(unknown))}; use {SCENARIOS}")
+    args.overrides = dict(item.split("=", 1) for item in args.set)
+    return args
+
+
+class Run:
+    """One benchmark run: its flags, scratch folder, caption and everything measured."""
+
+    def __init__(self, args: argparse.Namespace, root: Path) -> None:
+        self.args, self.root = args, root
+        self.caption, caption_source = caption_bytes()
+        self.tool = choose_tool(args.loadgen)
+        self.memory: dict[str, dict[str, int]] = {}
+        self.scenarios: dict[str, Any] = {}
+        self.caption_label = f"{caption_source} ({len(self.caption):,} bytes)"
+
+    def service(self, name: str):  # type: ignore[no-untyped-def]  # a context manager
+        """Fresh processes on a fresh data folder for one scenario."""
+        return running_service(
+            self.root / name, api_workers=self.args.api_workers, overrides=self.args.overrides
+        )
+
+    def run_all(self) -> None:
+        """The scenarios asked for, in order."""
+        only = self.args.only
+        if "batch" in only:
+            self.scenarios["batches"] = [self.batch(size) for size in self.args.batches]
+        if "single" in only:
+            self.scenarios["single"] = self.single()
+        if "idle" in only:
+            self.scenarios["idle"] = self.idle()
+        if "listing" in only:
+            self.scenarios["listing"] = self.listing()
+
+    def batch(self, size: int) -> dict[str, Any]:
+        with self.service(f"batch-{size}") as service:
+            result = queueing.batch(service, Uploader(self.caption), size)
+            self.memory[f"batch of {size}"] = service.peak_rss_kib()
+        return result
+
+    def single(self) -> dict[str, Any]:
+        with self.service("single") as service:
+            result = queueing.single(service, Uploader(self.caption), self.args.single_samples)
+            self.memory["single jobs"] = service.peak_rss_kib()
+        return result
+
+    def idle(self) -> dict[str, Any]:
+        with self.service("idle") as service:
+            result = queueing.after_idle(
+                service,
+                Uploader(self.caption),
+                idle_seconds=self.args.idle_seconds,
+                gap_seconds=self.args.idle_gap_seconds,
+                samples=self.args.idle_samples,
+            )
+            self.memory["after idle"] = service.peak_rss_kib()
+        return result
+
+    def listing(self) -> dict[str, Any]:
+        args = self.args
+        with self.service("listing") as service:
+            listing.seed(service, Uploader(self.caption), args.seed_jobs)
+            result = listing.measure(
+                service,
+                tool=self.tool,
+                clients=args.clients,
+                seconds=args.listing_seconds,
+                rounds=args.listing_rounds,
+                warmup=args.warmup_seconds,
+            )
+            self.memory["listing (after load)"] = service.peak_rss_kib()
+        return result
+
+    def results(self) -> dict[str, Any]:
+        """Everything measured, with the context needed to read it later."""
+        env = environment(self.root / "config-check", self.args.overrides)
+        found: dict[str, Any] = {
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "quick": self.args.quick,
+            "machine": describe_machine(self.tool),
+            "settings": effective_settings(env),
+            "overrides": self.args.overrides,
+            "api_workers": self.args.api_workers,
+            "caption": self.caption_label,
+            "scenarios": self.scenarios,
+            "memory_kib": self.memory,
+        }
+        found["targets"] = report.targets(found)
+        return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 when it ran (targets met or not), 1 when it broke."""
+    args = parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="ea-bench-"))
+    try:
+        run = Run(args, root)
+        run.run_all()
+        (root / "config-check").mkdir()
+        results = run.results()
+    except BenchError as exc:
+        print(f"bench: the benchmark broke: {exc}\nbench: logs kept in {root}", file=sys.stderr)
+        return 1
+    print(report.render(results), end="")
+    print(f"\nraw results: {report.write_json(results, args.output)}")
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0

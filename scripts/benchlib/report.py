@@ -1,0 +1,173 @@
+"""The printed table, the targets with PASS/MISS, and the JSON file under ``bench-results/``.
+
+Targets are printed, never asserted: a MISS is a finding, not a failure of the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+QUEUE_P99_TARGET_MS = 150.0
+LISTING_RATIO_TARGET = 0.5
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target that this run measured, with its figure and PASS or MISS."""
+    found = []
+    scenarios = results["scenarios"]
+    for key, label in (("single", "warm queue"), ("idle", "after idle")):
+        if key in scenarios:
+            p99 = scenarios[key]["queue_to_start_ms"]["p99"]
+            found.append(
+                _target(
+                    f"queue-to-start p99 < 150 ms, {label}",
+                    p99,
+                    f"{p99:.1f} ms",
+                    p99 < QUEUE_P99_TARGET_MS,
+                )
+            )
+    if "listing" in scenarios:
+        value = scenarios["listing"]["ratio"]
+        found.append(
+            _target(
+                "GET /api/jobs >= 0.5x the minimal endpoint",
+                value,
+                f"{value:.2f}x",
+                value >= LISTING_RATIO_TARGET,
+            )
+        )
+    return found
+
+
+def _target(name: str, value: float, shown: str, passed: bool) -> dict[str, Any]:
+    return {"target": name, "value": value, "shown": shown, "result": "PASS" if passed else "MISS"}
+
+
+def render(results: dict[str, Any]) -> str:
+    """The whole report as text."""
+    parts = [_header(results)]
+    scenarios = results["scenarios"]
+    if "batches" in scenarios:
+        parts.append(_batches(scenarios["batches"]))
+    if "single" in scenarios or "idle" in scenarios:
+        parts.append(_single_and_idle(scenarios))
+    if "listing" in scenarios:
+        parts.append(_listing(scenarios["listing"], results["api_workers"]))
+    parts.append(_memory(results["memory_kib"]))
+    parts.append(_targets(results["targets"]))
+    return "\n\n".join(parts) + "\n"
+
+
+def _header(results: dict[str, Any]) -> str:
+    machine, settings = results["machine"], results["settings"]
+    worker, llm = settings["worker"], settings["llm"]
+    delay = llm["local_delay_seconds"]
+    threads, poll = worker["concurrency"], worker["poll_interval_seconds"]
+    return "\n".join(
+        [
+            f"Editorial Assistant benchmark, {results['finished_at']}, code {machine['git']}",
+            f"  machine: {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['os']}, "
+            f"Python {machine['python']}",
+            f"  service: LLM backend {llm['backend']} (delay {delay} s), worker concurrency "
+            f"{threads}, poll interval {poll} s",
+            f"  caption: {results['caption']}",
+        ]
+    )
+
+
+def _batches(batches: list[dict[str, Any]]) -> str:
+    lines = [
+        "Jobs submitted at once          makespan      wall   queue-to-start p50     p99     max",
+    ]
+    for batch in batches:
+        q = batch["queue_to_start_ms"]
+        lines.append(
+            f"  {batch['jobs']:>3} jobs                    {_ms(batch['makespan_ms'])} "
+            f"{_ms(batch['wall_ms'])}              {_ms(q['p50'])} {_ms(q['p99'])} {_ms(q['max'])}"
+        )
+    lines.append(
+        "  (in a batch, queue-to-start is mostly waiting behind earlier jobs for one of the\n"
+        "   worker's threads; that is expected, and the latency target is not applied to it.\n"
+        "   makespan = last finished_at - first created_at; wall = first POST to all seen done.)"
+    )
+    return "\n".join(lines)
+
+
+def _single_and_idle(scenarios: dict[str, Any]) -> str:
+    lines = ["Queue-to-start, one job at a time        n      p50      p99      max"]
+    if "single" in scenarios:
+        lines.append(_row("warm queue", scenarios["single"]["queue_to_start_ms"]))
+    if "idle" in scenarios:
+        idle = scenarios["idle"]
+        first = idle["first_after_long_idle_ms"]
+        lines.append(
+            _row(
+                f"first job after {idle['idle_seconds']:g} s idle",
+                {"n": 1, "p50": first, "p99": first, "max": first},
+            )
+        )
+        lines.append(_row(f"after {idle['gap_seconds']:g} s idle gaps", idle["after_gaps_ms"]))
+        lines.append(_row("all after-idle samples", idle["queue_to_start_ms"]))
+    if "single" in scenarios and "idle" in scenarios:
+        warm = scenarios["single"]["queue_to_start_ms"]["p50"]
+        idle_p50 = scenarios["idle"]["queue_to_start_ms"]["p50"]
+        lines.append(f"  after-idle p50 / warm p50 (same-run baseline): {idle_p50 / warm:.2f}x")
+    return "\n".join(lines)
+
+
+def _row(label: str, summary: dict[str, float]) -> str:
+    return (
+        f"  {label:<36} {summary['n']:>3} {_ms(summary['p50'])} {_ms(summary['p99'])} "
+        f"{_ms(summary['max'])}"
+    )
+
+
+def _listing(listing: dict[str, Any], workers: int) -> str:
+    rounds = len(listing["rounds"]["product"])
+    mini, prod = listing["minimal"], listing["product"]
+    return "\n".join(
+        [
+            f"GET {listing['path']}: {listing['clients']} clients, gunicorn {workers} workers, "
+            f"{listing['tool']}, median of {rounds} x {listing['seconds']:g} s",
+            "                                      req/s   p50 ms   p99 ms",
+            f"  minimal FastAPI + sqlite3      {mini['rps']:>10.0f} {_ms(mini['p50_ms'])} "
+            f"{_ms(mini['p99_ms'])}",
+            f"  product /api/jobs              {prod['rps']:>10.0f} {_ms(prod['p50_ms'])} "
+            f"{_ms(prod['p99_ms'])}",
+            f"  product / minimal              {listing['ratio']:>9.2f}x "
+            f"        p99 {prod['p99_ms'] / mini['p99_ms']:.2f}x",
+        ]
+    )
+
+
+def _memory(memory: dict[str, dict[str, int]]) -> str:
+    lines = ["Peak RSS (VmHWM, MiB)            api: master + workers   worker"]
+    for scenario, kib in memory.items():
+        worker = f"{kib['worker'] / 1024:>8.0f}" if kib["worker"] else "       -"
+        lines.append(f"  {scenario:<32} {kib['api'] / 1024:>20.0f} {worker}")
+    lines.append("  (a sum of per-process peaks; pages shared after gunicorn's fork count twice)")
+    return "\n".join(lines)
+
+
+def _targets(found: list[dict[str, Any]]) -> str:
+    lines = ["Targets"]
+    for target in found:
+        lines.append(f"  {target['target']:<46} {target['shown']:>10}   {target['result']}")
+    return "\n".join(lines)
+
+
+def _ms(value: float) -> str:
+    return "     n/a" if value is None or math.isnan(value) else f"{value:>8.1f}"
+
+
+def write_json(results: dict[str, Any], folder: Path) -> Path:
+    """Save everything measured, raw samples included; return the file's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"bench-{stamp}.json"
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
