@@ -19,6 +19,7 @@ from pathlib import Path
 from editorial_assistant.config import Settings
 from editorial_assistant.db import timestamp, transaction
 from editorial_assistant.errors import AppError
+from editorial_assistant.jobs.events import record_event
 from editorial_assistant.jobs.lifecycle import claim_job, finish_run, get_job_or_raise, owned_job
 from editorial_assistant.llm.client import (
     CharLimits,
@@ -29,8 +30,9 @@ from editorial_assistant.llm.client import (
     PhaseContext,
 )
 from editorial_assistant.pipeline import outputs
+from editorial_assistant.pipeline.accounting import record_call
 from editorial_assistant.pipeline.checks import completeness_ratio, spoken_words
-from editorial_assistant.pipeline.chunking import chunk_cues
+from editorial_assistant.pipeline.chunking import chunk_cues, save_chunk, saved_chunks
 from editorial_assistant.pipeline.phases import PHASE_BY_NAME, TIERS, choose_tier
 from editorial_assistant.pipeline.provenance import strip_header, with_header
 from editorial_assistant.transcripts.models import Cue, ParsedTranscript
@@ -217,7 +219,7 @@ def _produce_formatted(runner: Runner, run: JobRun, tier: int) -> tuple[str, str
     chunks = chunk_cues(
         run.transcript.cues, target_words=runner.settings.pipeline.formatter_chunk_words
     )
-    done = _saved_chunks(runner.conn, run.job_id, len(chunks))
+    done = saved_chunks(runner.conn, job_id=run.job_id, count=len(chunks))
     model = "local"
     for index, cues in enumerate(chunks):
         if index in done:
@@ -231,24 +233,17 @@ def _produce_formatted(runner: Runner, run: JobRun, tier: int) -> tuple[str, str
     return "\n\n".join(done[i].strip() for i in range(len(chunks))), model
 
 
-def _saved_chunks(conn: sqlite3.Connection, job_id: int, count: int) -> dict[int, str]:
-    rows = conn.execute(
-        "SELECT idx, text FROM phase_chunks WHERE job_id = ? AND phase = "
-        "'formatter' AND chunk_count = ?",
-        (job_id, count),
-    )
-    return {row[0]: row[1] for row in rows}
-
-
 def _save_chunk(runner: Runner, run: JobRun, count: int, index: int, text: str) -> None:
     with transaction(runner.conn):
-        if owned_job(runner.conn, job_id=run.job_id, run_token=run.token) is None:
-            raise Stop("abandoned")
-        runner.conn.execute(
-            "INSERT OR REPLACE INTO phase_chunks (job_id, phase, chunk_count, idx, text, "
-            "created_at) VALUES (?, 'formatter', ?, ?, ?, ?)",
-            (run.job_id, count, index, text, timestamp(runner.clock())),
+        _own_or_stop(runner, run)
+        save_chunk(
+            runner.conn, job_id=run.job_id, count=count, index=index, text=text, now=runner.clock()
         )
+
+
+def _own_or_stop(runner: Runner, run: JobRun) -> None:
+    if owned_job(runner.conn, job_id=run.job_id, run_token=run.token) is None:
+        raise Stop("abandoned")
 
 
 def _context(
@@ -296,38 +291,17 @@ def _record_call(
     outcome: str,
     error: str | None = None,
 ) -> None:
-    """Store one call and add its cost to exactly this job and phase, owned or not."""
-    model = result.model if result else None
-    tokens = (result.prompt_tokens, result.completion_tokens) if result else (0, 0)
-    cost = result.cost_usd if result else 0.0
-    with transaction(runner.conn):
-        runner.conn.execute(
-            "INSERT INTO llm_calls (job_id, phase, tier, model_requested, model_used, "
-            "prompt_tokens, completion_tokens, cost_usd, latency_seconds, outcome, error, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run.job_id,
-                phase,
-                tier,
-                runner.llm.name,
-                model,
-                *tokens,
-                cost,
-                result.latency_seconds if result else 0.0,
-                outcome,
-                error,
-                timestamp(runner.clock()),
-            ),
-        )
-        runner.conn.execute(
-            "UPDATE jobs SET cost_usd = cost_usd + ? WHERE id = ?", (cost, run.job_id)
-        )
-        runner.conn.execute(
-            "UPDATE phases SET cost_usd = cost_usd + ?, prompt_tokens = prompt_tokens + ?, "
-            "completion_tokens = completion_tokens + ?, model = coalesce(?, model) "
-            "WHERE job_id = ? AND name = ?",
-            (cost, *tokens, model, run.job_id, phase),
-        )
+    record_call(
+        runner.conn,
+        job_id=run.job_id,
+        phase=phase,
+        tier=tier,
+        model_requested=runner.llm.name,
+        result=result,
+        outcome=outcome,
+        now=runner.clock(),
+        error=error,
+    )
 
 
 def _mark_phase(runner: Runner, run: JobRun, name: str, *, status: str, **fields: object) -> None:
@@ -340,12 +314,27 @@ def _mark_phase(runner: Runner, run: JobRun, name: str, *, status: str, **fields
     assignments = ", ".join(f"{column} = ?" for column in values)
     extra = ", attempts = attempts + 1" if status == "running" else ""
     with transaction(runner.conn):
-        if owned_job(runner.conn, job_id=run.job_id, run_token=run.token) is None:
-            raise Stop("abandoned")
+        _own_or_stop(runner, run)
         runner.conn.execute(
             f"UPDATE phases SET {assignments}{extra} WHERE job_id = ? AND name = ?",
             (*values.values(), run.job_id, name),
         )
+        record_event(
+            runner.conn,
+            job_id=run.job_id,
+            kind=f"phase_{status}",
+            now=runner.clock(),
+            message=_phase_message(name, status, fields),
+            data={"phase": name, **{k: v for k, v in fields.items() if v is not None}},
+        )
+
+
+def _phase_message(name: str, status: str, fields: dict[str, object]) -> str:
+    if status == "running":
+        return f"{name}: started at tier {fields.get('tier')} ({fields.get('tier_reason')})."
+    if status == "failed":
+        return f"{name}: failed: {fields.get('error')}"
+    return f"{name}: skipped ({fields.get('tier_reason')})."
 
 
 def _publish(runner: Runner, run: JobRun, name: str, body: str, model: str, tier: int) -> None:
@@ -384,8 +373,7 @@ def _commit_phase(
 ) -> None:
     conn = runner.conn
     with transaction(conn):
-        if owned_job(conn, job_id=run.job_id, run_token=run.token) is None:
-            raise Stop("abandoned")
+        _own_or_stop(runner, run)
         outputs.commit_output(
             conn,
             data_dir=runner.settings.data_dir,
@@ -402,6 +390,14 @@ def _commit_phase(
             (timestamp(now), run.job_id, name),
         )
         conn.execute("DELETE FROM phase_chunks WHERE job_id = ? AND phase = ?", (run.job_id, name))
+        record_event(
+            conn,
+            job_id=run.job_id,
+            kind="phase_completed",
+            now=now,
+            message=f"{name}: wrote {PHASE_BY_NAME[name].output} ({model}).",
+            data={"phase": name, "model": model, "output": PHASE_BY_NAME[name].output},
+        )
 
 
 def _check_completeness(runner: Runner, run: JobRun, body: str) -> None:

@@ -314,8 +314,14 @@ def test_the_event_timeline_records_each_step(client: TestClient, worker: Worker
     client.post(f"/api/jobs/{job_id}/pause")
     client.post(f"/api/jobs/{job_id}/resume")
     worker.run(job_id)
-    kinds = [e["kind"] for e in client.get(f"/api/jobs/{job_id}/events").json()["events"]]
+    events = client.get(f"/api/jobs/{job_id}/events").json()["events"]
+    kinds = [e["kind"] for e in events if not e["kind"].startswith("phase_")]
     assert kinds == ["queued", "paused", "queued", "running", "completed"]
+    phases = [(e["kind"], e["data"]["phase"]) for e in events if e["kind"].startswith("phase_")]
+    assert phases[:2] == [("phase_running", "analyst"), ("phase_completed", "analyst")]
+    assert phases[-1] == ("phase_skipped", "timestamp")
+    after = client.get(f"/api/jobs/{job_id}/events?after={events[-2]['id']}").json()["events"]
+    assert after == events[-1:]
 
 
 def test_priority_orders_the_queue(client: TestClient, worker: Worker) -> None:
