@@ -8,6 +8,7 @@ version lives in ``PRAGMA user_version``. A database newer than the code refuses
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -59,11 +60,31 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 class Database:
-    """Hands each thread its own connection to one database file."""
+    """Connections to one database file: one per thread, or one lent per request.
+
+    A connection is never used by two threads at once. Worker threads keep their own
+    (``conn()``); HTTP requests borrow one for the whole request (``borrow()``), because a
+    framework may run a request's dependencies and its handler on different threads.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+
+    @contextmanager
+    def borrow(self) -> Iterator[sqlite3.Connection]:
+        """An idle connection (or a new one) for the caller's exclusive use."""
+        try:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            conn = connect(self.path)
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._idle.put(conn)
 
     def conn(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""

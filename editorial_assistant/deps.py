@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime
 
 from fastapi import Request
@@ -16,9 +17,10 @@ def settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def conn(request: Request) -> sqlite3.Connection:
-    """This thread's database connection."""
-    return request.app.state.db.conn()
+def conn(request: Request) -> Iterator[sqlite3.Connection]:
+    """A database connection lent to this request alone."""
+    with request.app.state.db.borrow() as connection:
+        yield connection
 
 
 def queue(request: Request) -> JobQueue:
