@@ -17,7 +17,7 @@ from huey.consumer import Consumer
 from editorial_assistant.config import Settings
 from editorial_assistant.db import Database, check_schema, utcnow
 from editorial_assistant.jobs.lifecycle import heartbeat
-from editorial_assistant.jobs.recovery import queued_job_ids, release_jobs_of, worker_identity
+from editorial_assistant.jobs.recovery import release_jobs_of, worker_identity
 from editorial_assistant.jobs.tasks import JobQueue, make_huey, recover_and_enqueue
 from editorial_assistant.llm.factory import make_llm_client
 from editorial_assistant.pipeline.service import Runner, run_job
@@ -67,10 +67,8 @@ class Worker:
     def prepare(self) -> None:
         """Check the schema, recover orphans and rebuild the queue from the jobs table."""
         check_schema(self.db.conn())
-        self.queue.recovery()  # type: ignore[misc]  # set in __init__
         self.queue.huey.flush()
-        for job_id, priority in queued_job_ids(self.db.conn()):
-            self.queue.enqueue(job_id, priority)
+        self.queue.recovery()  # type: ignore[misc]  # set in __init__
 
     def serve(self) -> None:
         """Consume until stopped, then give back whatever is still held."""

@@ -2,7 +2,8 @@
 
 Tasks carry only a job id and are idempotent: running one for a job that is not queued does
 nothing. So the queue may hold duplicates safely, and the worker can rebuild it from the
-database at start. The periodic task re-queues jobs whose worker died.
+database at start. The periodic task re-queues jobs whose worker died and enqueues any queued
+job that has no queue message.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from huey import SqliteHuey, crontab
 
 from editorial_assistant.config import Settings
 from editorial_assistant.db import Database, utcnow
-from editorial_assistant.jobs.recovery import recover_stale_jobs
+from editorial_assistant.jobs.recovery import queued_job_ids, recover_stale_jobs
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ class JobQueue:
         """How many task messages wait in the queue (duplicates included)."""
         return int(self.huey.pending_count())
 
+    def enqueued_job_ids(self) -> set[int]:
+        """Job ids with a message waiting in the queue."""
+        return {task.args[0] for task in self.huey.pending() if task.name == "run_job"}
+
     def _run(self, job_id: int) -> None:
         if self.job_runner is None:
             raise RuntimeError("run_job executed outside the worker")
@@ -77,4 +82,16 @@ def recover_and_enqueue(queue: JobQueue, db: Database, settings: Settings, me: s
         queue.enqueue(job_id, priority)
     if ids:
         log.warning("re-queued jobs whose worker stopped responding: %s", ids)
-    return ids
+    missing = enqueue_missing(queue, db)
+    return ids + missing
+
+
+def enqueue_missing(queue: JobQueue, db: Database) -> list[int]:
+    """Enqueue queued jobs that have no queue message (e.g. lost between commit and enqueue)."""
+    waiting = queue.enqueued_job_ids()
+    missing = [(job_id, p) for job_id, p in queued_job_ids(db.conn()) if job_id not in waiting]
+    for job_id, priority in missing:
+        queue.enqueue(job_id, priority)
+    if missing:
+        log.warning("enqueued queued jobs that had no queue message: %s", [m[0] for m in missing])
+    return [job_id for job_id, _ in missing]

@@ -21,6 +21,9 @@ CORPUS_FILE = Path("/work/shared/corpus/transcripts/2WLICindysStorySM_ForClaude.
 TERMINAL = {"completed", "failed", "paused", "cancelled"}
 POLL_SECONDS = 0.02
 BATCH_POLL_SECONDS = 0.05
+UPLOAD_ATTEMPTS = 5
+Outcome = httpx.Response | httpx.TransportError
+RETRY_PAUSE_SECONDS = 0.05
 
 
 def caption_bytes() -> tuple[bytes, str]:
@@ -47,10 +50,17 @@ def _srt_time(seconds: float) -> str:
 
 
 class Uploader:
-    """Hands out distinct Media IDs and uploads the caption under them."""
+    """Hands out distinct Media IDs and uploads the caption under them.
+
+    An upload answered with a 5xx, or whose connection the server dropped (uvicorn closes a
+    connection after an unhandled exception), is retried under a fresh name (the failed attempt
+    may have left a row behind) and counted in ``failed_uploads``: the figures stay measurable
+    and the report shows how often the product failed.
+    """
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.failed_uploads = 0
         self._numbers = itertools.count(1)
 
     def next_name(self) -> str:
@@ -58,29 +68,59 @@ class Uploader:
         return f"2WLI{next(self._numbers):04d}HD.srt"
 
     def submit(self, client: httpx.Client) -> int:
-        """Upload once; return the job id."""
-        response = client.post("/api/transcripts", files={"file": (self.next_name(), self.data)})
-        return _job_id(response)
+        """Upload once (retrying a failure); return the job id."""
+        for attempt in range(UPLOAD_ATTEMPTS):
+            try:
+                response: Outcome = client.post("/api/transcripts", files=self._file())
+            except httpx.TransportError as exc:
+                response = exc
+            if not self._retry(response, attempt):
+                return _job_id(response)
+            time.sleep(RETRY_PAUSE_SECONDS)
+        raise AssertionError("unreachable: _retry raises on the last attempt")
 
-    async def submit_async(self, client: httpx.AsyncClient, name: str) -> int:
-        """Upload once under ``name`` from an async client; return the job id."""
-        response = await client.post("/api/transcripts", files={"file": (name, self.data)})
-        return _job_id(response)
+    async def submit_async(self, client: httpx.AsyncClient) -> int:
+        """Upload once from an async client (retrying a failure); return the job id."""
+        for attempt in range(UPLOAD_ATTEMPTS):
+            try:
+                response: Outcome = await client.post("/api/transcripts", files=self._file())
+            except httpx.TransportError as exc:
+                response = exc
+            if not self._retry(response, attempt):
+                return _job_id(response)
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
+        raise AssertionError("unreachable: _retry raises on the last attempt")
 
     def submit_batch(self, base_url: str, count: int) -> list[int]:
         """Upload ``count`` files at once (all requests in flight together)."""
-        names = [self.next_name() for _ in range(count)]
-        return asyncio.run(self._batch(base_url, names))
+        return asyncio.run(self._batch(base_url, count))
 
-    async def _batch(self, base_url: str, names: list[str]) -> list[int]:
-        limits = httpx.Limits(max_connections=len(names))
+    async def _batch(self, base_url: str, count: int) -> list[int]:
+        limits = httpx.Limits(max_connections=count)
         async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
-            return list(await asyncio.gather(*(self.submit_async(client, n) for n in names)))
+            return list(await asyncio.gather(*(self.submit_async(client) for _ in range(count))))
+
+    def _file(self) -> dict[str, tuple[str, bytes]]:
+        return {"file": (self.next_name(), self.data)}
+
+    def _retry(self, outcome: Outcome, attempt: int) -> bool:
+        if isinstance(outcome, httpx.Response) and outcome.status_code < 500:
+            return False
+        self.failed_uploads += 1
+        if attempt + 1 == UPLOAD_ATTEMPTS:
+            raise BenchError(f"upload failed {UPLOAD_ATTEMPTS} times, last: {_describe(outcome)}")
+        return True
 
 
-def _job_id(response: httpx.Response) -> int:
-    if response.status_code != 201:
-        raise BenchError(f"upload refused: {response.status_code} {response.text[:300]}")
+def _describe(outcome: Outcome) -> str:
+    if isinstance(outcome, httpx.Response):
+        return f"{outcome.status_code} {outcome.text[:300]}"
+    return f"{type(outcome).__name__}: {outcome}"
+
+
+def _job_id(response: Outcome) -> int:
+    if not isinstance(response, httpx.Response) or response.status_code != 201:
+        raise BenchError(f"upload refused: {_describe(response)}")
     return int(response.json()["job"]["id"])
 
 
@@ -89,7 +129,7 @@ def job(client: httpx.Client, job_id: int) -> dict[str, Any]:
     response = client.get(f"/api/jobs/{job_id}")
     if response.status_code != 200:
         raise BenchError(f"GET /api/jobs/{job_id}: {response.status_code} {response.text[:300]}")
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def wait_job(client: httpx.Client, job_id: int, *, timeout: float) -> float:
@@ -105,9 +145,9 @@ def wait_job(client: httpx.Client, job_id: int, *, timeout: float) -> float:
 def wait_all(client: httpx.Client, *, timeout: float) -> float:
     """Poll until no job is queued or running; return ``time.monotonic()`` then."""
     deadline = time.monotonic() + timeout
-    while unfinished(client):
+    while count := unfinished(client):
         if time.monotonic() > deadline:
-            raise BenchError(f"jobs still unfinished after {timeout:.0f} s")
+            raise BenchError(f"{count} jobs still queued or running after {timeout:.0f} s")
         time.sleep(BATCH_POLL_SECONDS)
     return time.monotonic()
 

@@ -128,6 +128,16 @@ async def run_python(url: str, *, clients: int, seconds: float) -> LoadResult:
 async def _connection(
     host: str, port: int, request: bytes, deadline: float, samples: list[float], errors: list[int]
 ) -> None:
+    while time.perf_counter() < deadline:
+        try:
+            await _keep_alive(host, port, request, deadline, samples, errors)
+        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
+            errors.append(0)  # a dropped connection or garbled response; open a new one
+
+
+async def _keep_alive(
+    host: str, port: int, request: bytes, deadline: float, samples: list[float], errors: list[int]
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:

@@ -12,12 +12,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchlib.processes import REPO
-
 PACKAGES = ("fastapi", "starlette", "pydantic", "uvicorn", "uvicorn-worker", "gunicorn", "huey")
 
 
-def describe_machine(tool: str) -> dict[str, Any]:
+def describe_machine(tool: str, tree: Path) -> dict[str, Any]:
     """CPU count and model, OS, Python, package versions, load generator, code revision."""
     return {
         "cpus": os.cpu_count(),
@@ -27,21 +25,22 @@ def describe_machine(tool: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in PACKAGES},
         "loadgen": _wrk_version() if tool == "wrk" else "python asyncio fallback",
-        "git": _git_revision(),
+        "tree": str(tree),
+        "git": _git_revision(tree),
     }
 
 
-def effective_settings(env: dict[str, str]) -> dict[str, Any]:
+def effective_settings(env: dict[str, str], tree: Path) -> dict[str, Any]:
     """``editorial-assistant config show`` under the environment the services get."""
     done = subprocess.run(
         [sys.executable, "-m", "editorial_assistant", "config", "show"],
         env=env,
-        cwd=REPO,
+        cwd=tree,
         capture_output=True,
         text=True,
         check=True,
     )
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    return json.loads(done.stdout)
 
 
 def _cpu_model() -> str:
@@ -74,12 +73,12 @@ def _wrk_version() -> str:
     wrk = shutil.which("wrk") or "wrk"
     done = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
     lines = (done.stdout or done.stderr).splitlines()
-    return lines[0].strip() if lines else wrk
+    return lines[0].split(" [")[0].strip() if lines else wrk
 
 
-def _git_revision() -> str:
+def _git_revision(tree: Path) -> str:
     """HEAD plus ``+dirty`` when the tree has changes (read-only; takes no git locks)."""
-    git = ["git", "--no-optional-locks", "-C", str(REPO)]
+    git = ["git", "--no-optional-locks", "-C", str(tree)]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     if head.returncode != 0:
         return "unknown"

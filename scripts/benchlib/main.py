@@ -10,16 +10,23 @@ import argparse
 import shutil
 import sys
 import tempfile
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from benchlib import listing, queueing, report
 from benchlib.client import Uploader, caption_bytes
 from benchlib.loadgen import choose_tool
 from benchlib.machine import describe_machine, effective_settings
-from benchlib.processes import REPO, BenchError, environment, running_service
+from benchlib.processes import REPO, BenchError, Service, environment, running_service
 
+DESCRIPTION = (
+    "Measure makespan, queue-to-start latency (warm and after idle) and GET /api/jobs against a "
+    "minimal FastAPI endpoint, on real processes; see docs/benchmarks.md."
+)
 SCENARIOS = ("batch", "single", "idle", "listing")
 # name: (full run, --quick)
 DEFAULTS: dict[str, tuple[Any, Any]] = {
@@ -30,14 +37,14 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "idle_samples": (5, 3),
     "seed_jobs": (200, 60),
     "listing_seconds": (10.0, 3.0),
-    "listing_rounds": (3, 1),
+    "listing_rounds": (5, 1),
     "warmup_seconds": (2.0, 1.0),
 }
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line of ``scripts/bench``."""
-    p = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="scripts/bench", description=DESCRIPTION)
     p.add_argument("--quick", action="store_true", help="short smoke run (idle 5 s, few samples)")
     p.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
     p.add_argument("--batches", help="batch sizes submitted at once (default 10,50)")
@@ -48,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed-jobs", type=int, help="jobs in the database for listing (default 200)")
     p.add_argument("--clients", type=int, default=50, help="concurrent listing clients")
     p.add_argument("--listing-seconds", type=float, help="length of one load round (default 10)")
-    p.add_argument("--listing-rounds", type=int, help="rounds per server (default 3)")
+    p.add_argument("--listing-rounds", type=int, help="rounds per server (default 5)")
     p.add_argument("--warmup-seconds", type=float, help="load before measuring (default 2)")
     p.add_argument("--api-workers", type=int, default=2, help="gunicorn workers for both servers")
     p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
@@ -58,6 +65,12 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="EA_NAME=VALUE",
         help="environment for the services, e.g. EA_WORKER_POLL_INTERVAL_SECONDS=1",
+    )
+    p.add_argument(
+        "--tree",
+        type=Path,
+        default=REPO,
+        help="run the service from this source tree (e.g. a git worktree) instead of this one",
     )
     p.add_argument("--output", type=Path, default=REPO / "bench-results", help="JSON folder")
     p.add_argument("--keep", action="store_true", help="keep the data folders and process logs")
@@ -75,7 +88,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.only) - set(SCENARIOS)
     if unknown:
         parser().error(f"unknown scenario(s) {', '.join(sorted(unknown))}; use {SCENARIOS}")
+    if any("=" not in item for item in args.set):
+        parser().error("--set takes EA_NAME=VALUE")
     args.overrides = dict(item.split("=", 1) for item in args.set)
+    args.tree = args.tree.resolve()
+    if not (args.tree / "editorial_assistant").is_dir():
+        parser().error(f"--tree {args.tree} has no editorial_assistant package")
     return args
 
 
@@ -87,13 +105,17 @@ class Run:
         self.caption, caption_source = caption_bytes()
         self.tool = choose_tool(args.loadgen)
         self.memory: dict[str, dict[str, int]] = {}
+        self.exceptions: dict[str, dict[str, dict[str, int]]] = {}
         self.scenarios: dict[str, Any] = {}
         self.caption_label = f"{caption_source} ({len(self.caption):,} bytes)"
 
-    def service(self, name: str):  # type: ignore[no-untyped-def]  # a context manager
+    def service(self, name: str) -> AbstractContextManager[Service]:
         """Fresh processes on a fresh data folder for one scenario."""
         return running_service(
-            self.root / name, api_workers=self.args.api_workers, overrides=self.args.overrides
+            self.root / name,
+            tree=self.args.tree,
+            api_workers=self.args.api_workers,
+            overrides=self.args.overrides,
         )
 
     def run_all(self) -> None:
@@ -109,18 +131,21 @@ class Run:
             self.scenarios["listing"] = self.listing()
 
     def batch(self, size: int) -> dict[str, Any]:
+        """Scenarios a and b: ``size`` jobs submitted at once."""
         with self.service(f"batch-{size}") as service:
             result = queueing.batch(service, Uploader(self.caption), size)
-            self.memory[f"batch of {size}"] = service.peak_rss_kib()
+            self.record(f"batch of {size}", service)
         return result
 
     def single(self) -> dict[str, Any]:
+        """Scenario c: one job at a time on a warm queue."""
         with self.service("single") as service:
             result = queueing.single(service, Uploader(self.caption), self.args.single_samples)
-            self.memory["single jobs"] = service.peak_rss_kib()
+            self.record("single jobs", service)
         return result
 
     def idle(self) -> dict[str, Any]:
+        """Scenario d: jobs that arrive after the queue sat idle."""
         with self.service("idle") as service:
             result = queueing.after_idle(
                 service,
@@ -129,13 +154,15 @@ class Run:
                 gap_seconds=self.args.idle_gap_seconds,
                 samples=self.args.idle_samples,
             )
-            self.memory["after idle"] = service.peak_rss_kib()
+            self.record("after idle", service)
         return result
 
     def listing(self) -> dict[str, Any]:
+        """The jobs listing against the minimal app, on a seeded database."""
         args = self.args
         with self.service("listing") as service:
-            listing.seed(service, Uploader(self.caption), args.seed_jobs)
+            uploader = Uploader(self.caption)
+            listing.seed(service, uploader, args.seed_jobs)
             result = listing.measure(
                 service,
                 tool=self.tool,
@@ -144,8 +171,14 @@ class Run:
                 rounds=args.listing_rounds,
                 warmup=args.warmup_seconds,
             )
-            self.memory["listing (after load)"] = service.peak_rss_kib()
-        return result
+            self.record("listing (after load)", service)
+        return {**result, "seed_failed_uploads": uploader.failed_uploads}
+
+    def record(self, label: str, service: Service) -> None:
+        """Keep a scenario's peak memory and any exceptions its processes logged."""
+        self.memory[label] = service.peak_rss_kib()
+        if found := service.exceptions():
+            self.exceptions[label] = found
 
     def results(self) -> dict[str, Any]:
         """Everything measured, with the context needed to read it later."""
@@ -153,13 +186,14 @@ class Run:
         found: dict[str, Any] = {
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "quick": self.args.quick,
-            "machine": describe_machine(self.tool),
-            "settings": effective_settings(env),
+            "machine": describe_machine(self.tool, self.args.tree),
+            "settings": effective_settings(env, self.args.tree),
             "overrides": self.args.overrides,
             "api_workers": self.args.api_workers,
             "caption": self.caption_label,
             "scenarios": self.scenarios,
             "memory_kib": self.memory,
+            "exceptions_in_logs": self.exceptions,
         }
         found["targets"] = report.targets(found)
         return found
@@ -174,11 +208,13 @@ def main(argv: list[str] | None = None) -> int:
         run.run_all()
         (root / "config-check").mkdir()
         results = run.results()
-    except BenchError as exc:
+    except (BenchError, httpx.HTTPError) as exc:
         print(f"bench: the benchmark broke: {exc}\nbench: logs kept in {root}", file=sys.stderr)
         return 1
     print(report.render(results), end="")
     print(f"\nraw results: {report.write_json(results, args.output)}")
-    if not args.keep:
+    if args.keep:
+        print(f"data folders and process logs kept in {root}")
+    else:
         shutil.rmtree(root, ignore_errors=True)
     return 0

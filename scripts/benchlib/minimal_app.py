@@ -2,17 +2,20 @@
 
 One sync endpoint at the product's path, one sqlite3 connection per thread to the product's
 database file (``BENCH_DATABASE``), the same SELECT as ``jobs.service.list_jobs`` minus the
-count, rows returned as plain dicts. ``listing.py`` serves it with the same gunicorn and
-``uvicorn_worker.UvicornWorker`` settings as the product, so the difference is the product's code.
+count, the rows serialized with ``json.dumps`` into a ``Response``. Returning the dicts instead
+would send them through FastAPI's ``jsonable_encoder``, which is slower than the product's
+pydantic-core serialization and would make a poor floor. ``listing.py`` serves this app with the
+same gunicorn and ``uvicorn_worker.UvicornWorker`` settings as the product.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 DATABASE = os.environ["BENCH_DATABASE"]
 # Kept identical to editorial_assistant.jobs.service.LIST_COLUMNS so both return the same rows.
@@ -38,7 +41,8 @@ def _conn() -> sqlite3.Connection:
     return conn
 
 
-@app.get("/api/jobs", response_model=None)
-def jobs(limit: int = 20) -> dict[str, object]:
+@app.get("/api/jobs")
+def jobs(limit: int = 20) -> Response:
     """The newest ``limit`` jobs with their file names."""
-    return {"jobs": [dict(row) for row in _conn().execute(QUERY, (limit,))]}
+    rows = [dict(row) for row in _conn().execute(QUERY, (limit,))]
+    return Response(json.dumps({"jobs": rows}), media_type="application/json")

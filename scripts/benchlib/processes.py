@@ -9,11 +9,13 @@ stopped by process id, gracefully first.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +25,8 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 READY_DEADLINE_SECONDS = 60
+EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.*)$", re.MULTILINE)
+LOGS = ("api", "worker", "minimal")
 
 
 class BenchError(RuntimeError):
@@ -34,6 +38,7 @@ class Service:
     """One running copy of the product: its data folder, address and processes."""
 
     root: Path
+    tree: Path
     env: dict[str, str]
     base_url: str
     api: subprocess.Popen[bytes]
@@ -51,6 +56,11 @@ class Service:
         worker = self.worker.pid if self.worker else None
         return {"api": tree_peak_rss_kib(self.api.pid), "worker": tree_peak_rss_kib(worker)}
 
+    def exceptions(self) -> dict[str, dict[str, int]]:
+        """Exceptions each process logged so far, by log name (empty logs left out)."""
+        found = {name: exceptions_in(self.root / f"{name}.log") for name in LOGS}
+        return {name: counts for name, counts in found.items() if counts}
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -67,13 +77,15 @@ def environment(root: Path, overrides: dict[str, str]) -> dict[str, str]:
     return {**env, "EA_DATA_DIR": str(root / "data"), "EA_CONFIG": str(config), **overrides}
 
 
-def launch(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start ``python <args>`` in its own session, output to ``log``."""
+def launch(
+    args: list[str], env: dict[str, str], log: Path, cwd: Path = REPO
+) -> subprocess.Popen[bytes]:
+    """Start ``python <args>`` in ``cwd`` (whose package ``-m`` runs) in its own session."""
     with open(log, "ab") as handle:
         return subprocess.Popen(
             [sys.executable, *args],
             env=env,
-            cwd=REPO,
+            cwd=cwd,
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -98,6 +110,16 @@ def log_tail(log: Path, chars: int = 2000) -> str:
     return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
 
 
+def exceptions_in(log: Path) -> dict[str, int]:
+    """How often each exception (type and message) appears in a process log."""
+    if not log.exists():
+        return {}
+    text = log.read_text(errors="replace")
+    return dict(
+        Counter(f"{kind}: {message[:160]}" for kind, message in EXCEPTION_LINE.findall(text))
+    )
+
+
 def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     """Wait until ``url`` answers 200; fail with the log if the process dies or times out."""
     deadline = time.monotonic() + READY_DEADLINE_SECONDS
@@ -113,31 +135,36 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise BenchError(f"{url} never became ready:\n{log_tail(log)}")
 
 
-def migrate(env: dict[str, str], root: Path) -> None:
+def migrate(env: dict[str, str], root: Path, tree: Path) -> None:
     """Run ``editorial-assistant migrate`` on the fresh data folder."""
     log = root / "migrate.log"
-    process = launch(["-m", "editorial_assistant", "migrate"], env, log)
+    process = launch(["-m", "editorial_assistant", "migrate"], env, log, tree)
     if process.wait(timeout=120) != 0:
         raise BenchError(f"migrate failed:\n{log_tail(log)}")
 
 
 @contextmanager
 def running_service(
-    root: Path, *, api_workers: int, overrides: dict[str, str], worker: bool = True
+    root: Path,
+    *,
+    tree: Path,
+    api_workers: int,
+    overrides: dict[str, str],
+    worker: bool = True,
 ) -> Iterator[Service]:
-    """The API (gunicorn, ``api_workers`` workers) and optionally a worker on a fresh folder."""
+    """The API (gunicorn, ``api_workers`` workers) and a worker, run from the source ``tree``."""
     root.mkdir(parents=True)
     env = environment(root, overrides)
-    migrate(env, root)
+    migrate(env, root, tree)
     port = free_port()
     api_args = ["-m", "editorial_assistant", "api", "--host", "127.0.0.1", "--port", str(port)]
-    api = launch([*api_args, "--workers", str(api_workers)], env, root / "api.log")
-    service = Service(root, env, f"http://127.0.0.1:{port}", api, api_workers)
+    api = launch([*api_args, "--workers", str(api_workers)], env, root / "api.log", tree)
+    service = Service(root, tree, env, f"http://127.0.0.1:{port}", api, api_workers)
     try:
         wait_ready(f"{service.base_url}/readyz", api, root / "api.log")
         if worker:
             service.worker = launch(
-                ["-m", "editorial_assistant", "worker"], env, root / "worker.log"
+                ["-m", "editorial_assistant", "worker"], env, root / "worker.log", tree
             )
         yield service
     finally:

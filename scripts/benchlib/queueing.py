@@ -59,6 +59,7 @@ def batch(service: Service, uploader: Uploader, count: int) -> dict[str, Any]:
         "wall_ms": (ended - began) * 1000,
         "queue_to_start_ms": summarize(latencies(rows)),
         "queued_at_mismatches": queued_at_mismatches(rows),
+        "failed_uploads": uploader.failed_uploads,
         "samples": rows,
     }
 
@@ -82,7 +83,12 @@ def single(service: Service, uploader: Uploader, samples: int) -> dict[str, Any]
             ids.append(one_job(client, uploader))
         rows = timings(client, ids)
     check_alive(service)
-    return {"queue_to_start_ms": summarize(latencies(rows)), "samples": rows}
+    return {
+        "queue_to_start_ms": summarize(latencies(rows)),
+        "queued_at_mismatches": queued_at_mismatches(rows),
+        "failed_uploads": uploader.failed_uploads,
+        "samples": rows,
+    }
 
 
 def after_idle(
@@ -98,7 +104,8 @@ def after_idle(
             ids.append(one_job(client, uploader))
         rows = timings(client, ids)
     check_alive(service)
-    return idle_summary(rows, idle_seconds=idle_seconds, gap_seconds=gap_seconds)
+    summary = idle_summary(rows, idle_seconds=idle_seconds, gap_seconds=gap_seconds)
+    return {**summary, "failed_uploads": uploader.failed_uploads}
 
 
 def idle_summary(
@@ -115,5 +122,6 @@ def idle_summary(
         "first_after_long_idle_ms": values[0],
         "after_gaps_ms": summarize(values[1:]),
         "queue_to_start_ms": summarize(values),
+        "queued_at_mismatches": queued_at_mismatches(measured),
         "samples": measured,
     }

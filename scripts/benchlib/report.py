@@ -36,7 +36,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             _target(
                 "GET /api/jobs >= 0.5x the minimal endpoint",
                 value,
-                f"{value:.2f}x",
+                f"{value:.3f}x",
                 value >= LISTING_RATIO_TARGET,
             )
         )
@@ -58,6 +58,8 @@ def render(results: dict[str, Any]) -> str:
     if "listing" in scenarios:
         parts.append(_listing(scenarios["listing"], results["api_workers"]))
     parts.append(_memory(results["memory_kib"]))
+    if results["exceptions_in_logs"]:
+        parts.append(_exceptions(results["exceptions_in_logs"], _failed_uploads(scenarios)))
     parts.append(_targets(results["targets"]))
     return "\n\n".join(parts) + "\n"
 
@@ -81,18 +83,20 @@ def _header(results: dict[str, Any]) -> str:
 
 def _batches(batches: list[dict[str, Any]]) -> str:
     lines = [
-        "Jobs submitted at once          makespan      wall   queue-to-start p50     p99     max",
+        "Submitted at once         makespan     wall  queue-to-start p50      p99      max  failed"
     ]
     for batch in batches:
         q = batch["queue_to_start_ms"]
         lines.append(
-            f"  {batch['jobs']:>3} jobs                    {_ms(batch['makespan_ms'])} "
-            f"{_ms(batch['wall_ms'])}              {_ms(q['p50'])} {_ms(q['p99'])} {_ms(q['max'])}"
+            f"  {batch['jobs']:>3} jobs              {_ms(batch['makespan_ms'])} "
+            f"{_ms(batch['wall_ms'])}            {_ms(q['p50'])} {_ms(q['p99'])} {_ms(q['max'])}"
+            f" {batch['failed_uploads']:>7}"
         )
     lines.append(
         "  (in a batch, queue-to-start is mostly waiting behind earlier jobs for one of the\n"
         "   worker's threads; that is expected, and the latency target is not applied to it.\n"
-        "   makespan = last finished_at - first created_at; wall = first POST to all seen done.)"
+        "   makespan = last finished_at - first created_at; wall = first POST to all seen done;\n"
+        "   failed = uploads answered 5xx or dropped, retried under a new Media ID.)"
     )
     return "\n".join(lines)
 
@@ -150,6 +154,28 @@ def _memory(memory: dict[str, dict[str, int]]) -> str:
         worker = f"{kib['worker'] / 1024:>8.0f}" if kib["worker"] else "       -"
         lines.append(f"  {scenario:<32} {kib['api'] / 1024:>20.0f} {worker}")
     lines.append("  (a sum of per-process peaks; pages shared after gunicorn's fork count twice)")
+    return "\n".join(lines)
+
+
+def _failed_uploads(scenarios: dict[str, Any]) -> int:
+    """Uploads answered 5xx or dropped by the server (each retried under a new name)."""
+    counted = [batch["failed_uploads"] for batch in scenarios.get("batches", [])]
+    counted += [
+        scenarios[key].get("failed_uploads", 0) for key in ("single", "idle") if key in scenarios
+    ]
+    counted.append(scenarios.get("listing", {}).get("seed_failed_uploads", 0))
+    return sum(counted)
+
+
+def _exceptions(found: dict[str, dict[str, dict[str, int]]], failed: int) -> str:
+    lines = [
+        f"Exceptions in service logs ({failed} uploads failed with a 5xx or a dropped connection"
+        " and were retried; a traceback may be logged twice)"
+    ]
+    for scenario, logs in found.items():
+        for log, counts in logs.items():
+            for message, count in counts.items():
+                lines.append(f"  {scenario}, {log}: {count} x {message}")
     return "\n".join(lines)
 
 

@@ -100,3 +100,13 @@ def test_recovery_is_scheduled_every_minute(worker: Worker) -> None:
     recovery = periodic["recover_stale_jobs"]
     minutes = [datetime(2026, 1, 1, 12, m) for m in range(0, 60, 7)]
     assert all(recovery.validate_datetime(moment) for moment in minutes)
+
+
+def test_a_queued_job_without_a_queue_message_is_enqueued_once(
+    client: TestClient, worker: Worker
+) -> None:
+    job_id = queued_job(client)
+    worker.queue.huey.flush()
+    assert worker.queue.recovery() == [job_id]
+    assert worker.queue.recovery() == []
+    assert [task.args for task in worker.queue.huey.pending()] == [(job_id,)]
