@@ -6,15 +6,22 @@ EA_DATA_DIR ?= $(CURDIR)/.data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: all run test lint format typecheck bench clean
 
 all: test lint
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { \
 	  echo "error: could not create a virtualenv; on Debian/Ubuntu run: sudo apt install python3-venv" >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
@@ -22,21 +29,21 @@ run: $(STAMP)
 	EA_DATA_DIR=$(EA_DATA_DIR) EA_CONFIG=$(CURDIR)/etc/editorial-assistant/dev.toml \
 	  $(BIN)/editorial-assistant serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check editorial_assistant tests scripts
 	$(BIN)/ruff format --check editorial_assistant tests scripts
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format editorial_assistant tests scripts
 	$(BIN)/ruff check --fix editorial_assistant tests scripts
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy editorial_assistant
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python scripts/bench
 
 clean:
