@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from editorial_assistant import __version__
 from editorial_assistant.config import Settings
+from editorial_assistant.costs.router import router as costs_router
 from editorial_assistant.db import Database, utcnow
 from editorial_assistant.errors import AppError
 from editorial_assistant.jobs.router import router as jobs_router
@@ -47,7 +48,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app.state.db = Database(settings.database_path)
     app.state.queue = JobQueue(make_huey(settings))
     app.state.clock = clock
-    for router in (ops_router, transcripts_router, jobs_router, web_router):
+    for router in (ops_router, transcripts_router, jobs_router, costs_router, web_router):
         app.include_router(router)
     install_error_handlers(app)
     return app

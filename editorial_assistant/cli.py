@@ -272,6 +272,41 @@ def jobs_retry_phase(ctx: click.Context, job_id: int, phase: str, tier: int | No
         )
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def costs(ctx: click.Context, as_json: bool) -> None:
+    """Show this month's LLM spend against the budget, by phase, model and day."""
+    from editorial_assistant.costs.commands import print_costs
+
+    settings = _settings(ctx)
+    with _reported_errors():
+        print_costs(settings, _database(ctx), now=utcnow(), as_json=as_json, echo=click.echo)
+
+
+@cli.group()
+def models() -> None:
+    """The OpenRouter models and their prices."""
+
+
+@models.command("refresh")
+@click.pass_context
+def models_refresh(ctx: click.Context) -> None:
+    """Fetch current prices from OpenRouter's models endpoint into the price table."""
+    from editorial_assistant.llm.prices import refresh_prices
+
+    settings = _settings(ctx)
+    path = settings.data_dir / settings.models.prices_file
+    with _reported_errors():
+        count = refresh_prices(
+            base_url=settings.llm.openrouter_base_url,
+            path=path,
+            now=utcnow(),
+            api_key=settings.secret("openrouter_api_key"),
+        )
+    click.echo(f"wrote prices of {count} models to {path}")
+
+
 @cli.group()
 def config() -> None:
     """Inspect the configuration."""

@@ -10,13 +10,14 @@ another in ``env``. Secrets never live here: ``Settings.secret(name)`` reads the
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.config import JsonDict
 
 from editorial_assistant.errors import ConfigError
@@ -51,17 +52,108 @@ class ApiSettings(Section):
 
 
 class LlmSettings(Section):
-    backend: Literal["local", "openrouter"] = setting(
-        "local",
-        "Which LLM backend runs the phases: the built-in rule-based `local` backend or "
-        "`openrouter`.",
+    backend: Literal["auto", "local", "openrouter"] = setting(
+        "auto",
+        "Which LLM backend runs the phases: `openrouter`, the built-in rule-based `local` "
+        "backend, or `auto` (OpenRouter when an API key is configured, else local).",
     )
+    openrouter_base_url: str = setting(
+        "https://openrouter.ai/api/v1",
+        "OpenRouter's API base URL (tests point it at a local server).",
+        env="EA_OPENROUTER_BASE_URL",
+        pattern=r"^https?://[^\s]+$",
+    )
+    timeout_seconds: float = setting(
+        180,
+        "Longest wait for one OpenRouter answer before it counts as a timeout.",
+        gt=0,
+        le=1800,
+    )
+    max_retries: int = setting(
+        2, "Retries of a transient failure (429, 5xx, timeout) on the same model.", ge=0, le=10
+    )
+    retry_backoff_seconds: float = setting(
+        2.0,
+        "First retry delay; doubles each retry, with jitter (a 429's Retry-After wins).",
+        ge=0,
+        le=300,
+    )
+    app_url: str = setting(
+        "https://pbswisconsin.org", "Sent as HTTP-Referer so OpenRouter attributes usage."
+    )
+    app_title: str = setting("PBS Wisconsin Editorial Assistant", "Sent as X-Title.")
     local_delay_seconds: float = setting(
         0.0,
         "Simulated latency per call of the local backend, for demonstrations and load tests.",
         ge=0,
         le=60,
     )
+
+
+TIER_DEFAULTS = {
+    "cheap": ["google/gemini-2.5-flash", "openai/gpt-4o-mini"],
+    "default": ["anthropic/claude-sonnet-4", "openai/gpt-4o"],
+    "strong": ["anthropic/claude-opus-4", "anthropic/claude-sonnet-4"],
+}
+
+
+class ModelSettings(Section):
+    cheap: list[str] = setting(
+        TIER_DEFAULTS["cheap"],
+        "Tier 0 models: primary first, then fallbacks (OpenRouter slugs).",
+        min_length=1,
+    )
+    default: list[str] = setting(
+        TIER_DEFAULTS["default"], "Tier 1 models, primary first.", min_length=1
+    )
+    strong: list[str] = setting(
+        TIER_DEFAULTS["strong"], "Tier 2 models, primary first.", min_length=1
+    )
+    prices_file: Path = setting(
+        Path("models.json"),
+        "Price table (USD per token) written by `editorial-assistant models refresh`; relative "
+        "to the data folder.",
+    )
+    fallback_prompt_price: float = setting(
+        15e-6, "Price per prompt token assumed for a model missing from the price table.", ge=0
+    )
+    fallback_completion_price: float = setting(
+        75e-6, "Price per output token assumed for a model missing from the price table.", ge=0
+    )
+
+    def for_tier(self, tier: int) -> list[str]:
+        """The models of a tier, primary first."""
+        return [self.cheap, self.default, self.strong][tier]
+
+
+class RoutingSettings(Section):
+    base_tiers: dict[str, int] = setting(
+        {"analyst": 0, "formatter": 0, "seo": 0, "manager": 2, "timestamp": 0},
+        "Tier each phase starts at (0 cheap, 1 default, 2 strong) before length raises it.",
+    )
+    default_tier_above_minutes: float = setting(
+        30, "Programmes longer than this start at least at tier 1.", ge=0
+    )
+    strong_tier_above_minutes: float = setting(
+        45, "Programmes longer than this start at tier 2.", ge=0
+    )
+
+    @field_validator("base_tiers")
+    @classmethod
+    def _known_phases_and_tiers(cls, value: dict[str, int]) -> dict[str, int]:
+        phases = ("analyst", "formatter", "seo", "manager", "timestamp")
+        for phase, tier in value.items():
+            if phase not in phases or tier not in (0, 1, 2):
+                raise ValueError(
+                    f"each key must be one of {', '.join(phases)} and each tier "
+                    f"0, 1 or 2 (got {phase} = {tier})"
+                )
+        return value
+
+
+class BudgetSettings(Section):
+    job_cap_usd: float = setting(1.00, "Most one job may spend on LLM calls, in USD.", ge=0)
+    monthly_usd: float = setting(100.0, "Most all jobs may spend in a calendar month (UTC).", ge=0)
 
 
 class IntakeSettings(Section):
@@ -125,6 +217,9 @@ class Settings(Section):
     )
     api: ApiSettings = ApiSettings()
     llm: LlmSettings = LlmSettings()
+    models: ModelSettings = ModelSettings()
+    routing: RoutingSettings = RoutingSettings()
+    budget: BudgetSettings = BudgetSettings()
     intake: IntakeSettings = IntakeSettings()
     limits: LimitsSettings = LimitsSettings()
     pipeline: PipelineSettings = PipelineSettings()
@@ -223,7 +318,20 @@ def _apply_environment(merged: dict[str, Any], env: Mapping[str, str]) -> None:
             for section in sections:
                 existing = target.get(section)
                 target = target.setdefault(section, {}) if isinstance(existing, dict | None) else {}
-            target[leaf] = env[variable]
+            target[leaf] = _from_environment(env[variable], _field)
+
+
+def _from_environment(value: str, field: Any) -> Any:
+    """Environment values are text: lists are comma-separated, tables are JSON."""
+    origin = getattr(field.annotation, "__origin__", None)
+    if origin is list:
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if origin is dict:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
 
 
 def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:

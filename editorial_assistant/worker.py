@@ -16,10 +16,12 @@ from huey.consumer import Consumer
 
 from editorial_assistant.config import Settings
 from editorial_assistant.db import Database, check_schema, utcnow
+from editorial_assistant.errors import AppError
 from editorial_assistant.jobs.lifecycle import heartbeat
 from editorial_assistant.jobs.recovery import release_jobs_of, worker_identity
 from editorial_assistant.jobs.tasks import JobQueue, make_huey, recover_and_enqueue
-from editorial_assistant.llm.factory import make_llm_client
+from editorial_assistant.llm.factory import backend_name, make_llm_client
+from editorial_assistant.llm.prices import refresh_prices
 from editorial_assistant.pipeline.service import Runner, run_job
 
 log = logging.getLogger(__name__)
@@ -67,8 +69,30 @@ class Worker:
     def prepare(self) -> None:
         """Check the schema, recover orphans and rebuild the queue from the jobs table."""
         check_schema(self.db.conn())
+        self._ensure_prices()
         self.queue.huey.flush()
         self.queue.recovery()  # type: ignore[misc]  # set in __init__
+
+    def _ensure_prices(self) -> None:
+        """Fetch the price table once if OpenRouter is used and there is none yet."""
+        settings = self.settings
+        path = settings.data_dir / settings.models.prices_file
+        if backend_name(settings) != "openrouter" or path.exists():
+            return
+        try:
+            count = refresh_prices(
+                base_url=settings.llm.openrouter_base_url,
+                path=path,
+                now=utcnow(),
+                api_key=settings.secret("openrouter_api_key"),
+            )
+            log.info("fetched prices of %d models into %s", count, path)
+        except AppError as exc:
+            log.warning(
+                "%s Budget estimates use the fallback prices until "
+                "`editorial-assistant models refresh` succeeds.",
+                exc.message,
+            )
 
     def serve(self) -> None:
         """Consume until stopped, then give back whatever is still held."""

@@ -2,13 +2,15 @@
 
 A phase builds an ``LLMRequest`` (chat messages for remote models plus a ``PhaseContext`` with the
 parsed transcript, so the rule-based local backend can work without reading prompts) and gets an
-``LLMResult`` back. Backends raise ``LLMError``; ``transient=True`` marks failures worth retrying.
+``LLMResult`` back. Backends raise ``LLMError``: ``transient=True`` marks failures worth retrying,
+``escalate=False`` failures no other model or tier can fix (a rejected API key).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from editorial_assistant.errors import AppError
 from editorial_assistant.transcripts.models import Cue, ParsedTranscript
@@ -37,14 +39,35 @@ class PhaseContext:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One HTTP call (or one local run) and what it cost, successful or not."""
+
+    model_requested: str
+    model_used: str | None
+    outcome: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class LLMRequest:
-    """One call: which job and phase it belongs to, the tier, the messages and the context."""
+    """One call: which job and phase it belongs to, the tier, the messages and the context.
+
+    ``guard(model)`` runs before every call a backend makes (retries and fallbacks included) and
+    raises to stop it; ``record(attempt)`` receives every call made, so each is accounted for.
+    """
 
     job_id: str
     phase: str
     tier: int
     messages: tuple[dict[str, str], ...]
     context: PhaseContext
+    max_output_tokens: int = 4000
+    guard: Callable[[str], None] | None = None
+    record: Callable[[Attempt], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,9 +88,19 @@ class LLMError(AppError):
     status = 502
     code = "llm_error"
 
-    def __init__(self, message: str, *, transient: bool = False, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]  # keyword pass-through
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool = False,
+        escalate: bool = True,
+        retry_after: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
         self.transient = transient
+        self.escalate = escalate
+        self.retry_after = retry_after
 
 
 class LLMClient(Protocol):

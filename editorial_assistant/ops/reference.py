@@ -1,4 +1,8 @@
-"""Generating the CLI reference from the commands' own ``--help`` (kept current by a test)."""
+"""Generating reference tables: the CLI from ``--help``, the settings from ``config.py``.
+
+``python -m editorial_assistant.ops.reference`` prints the CLI reference; ``… settings`` prints
+the settings table used in ``docs/reference/configuration.md``.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,30 @@ def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tup
     return paths
 
 
+def settings_table() -> str:
+    """A Markdown table of every setting, its environment variable, type and default."""
+    import json
+
+    from editorial_assistant.config import iter_settings
+
+    rows = ["| Setting | Environment | Type | Default | Meaning |", "|---|---|---|---|---|"]
+    for name, env, field in iter_settings():
+        default = field.default
+        default = str(default) if hasattr(default, "__fspath__") else default
+        kind = str(field.annotation).replace("typing.", "")
+        if "Literal" in kind:
+            kind = " \\| ".join(f"`{value}`" for value in field.annotation.__args__)
+        elif isinstance(field.annotation, type):
+            kind = field.annotation.__name__
+        rows.append(
+            f"| `{name}` | `{env}` | {kind} | `{json.dumps(default)}` | {field.description} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
 if __name__ == "__main__":
+    import sys
+
     from editorial_assistant.cli import cli
 
-    print(cli_reference(cli), end="")
+    print(settings_table() if sys.argv[1:] == ["settings"] else cli_reference(cli), end="")

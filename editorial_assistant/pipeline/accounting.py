@@ -12,7 +12,7 @@ import sqlite3
 from datetime import datetime
 
 from editorial_assistant.db import timestamp, transaction
-from editorial_assistant.llm.client import LLMResult
+from editorial_assistant.llm.client import Attempt
 
 
 def record_call(
@@ -21,17 +21,11 @@ def record_call(
     job_id: int,
     phase: str,
     tier: int,
-    model_requested: str,
-    result: LLMResult | None,
-    outcome: str,
+    attempt: Attempt,
     now: datetime,
-    error: str | None = None,
 ) -> None:
     """Store one call and add its cost and tokens to its job and phase."""
-    model = result.model if result else None
-    tokens = (result.prompt_tokens, result.completion_tokens) if result else (0, 0)
-    cost = result.cost_usd if result else 0.0
-    latency = result.latency_seconds if result else 0.0
+    tokens = (attempt.prompt_tokens, attempt.completion_tokens)
     with transaction(conn):
         conn.execute(
             "INSERT INTO llm_calls (job_id, phase, tier, model_requested, model_used, "
@@ -41,20 +35,22 @@ def record_call(
                 job_id,
                 phase,
                 tier,
-                model_requested,
-                model,
+                attempt.model_requested,
+                attempt.model_used,
                 *tokens,
-                cost,
-                latency,
-                outcome,
-                error,
+                attempt.cost_usd,
+                attempt.latency_seconds,
+                attempt.outcome,
+                attempt.error,
                 timestamp(now),
             ),
         )
-        conn.execute("UPDATE jobs SET cost_usd = cost_usd + ? WHERE id = ?", (cost, job_id))
+        conn.execute(
+            "UPDATE jobs SET cost_usd = cost_usd + ? WHERE id = ?", (attempt.cost_usd, job_id)
+        )
         conn.execute(
             "UPDATE phases SET cost_usd = cost_usd + ?, prompt_tokens = prompt_tokens + ?, "
             "completion_tokens = completion_tokens + ?, model = coalesce(?, model) "
             "WHERE job_id = ? AND name = ?",
-            (cost, *tokens, model, job_id, phase),
+            (attempt.cost_usd, *tokens, attempt.model_used, job_id, phase),
         )

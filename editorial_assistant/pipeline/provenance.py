@@ -21,6 +21,7 @@ def with_header(
     completion_tokens: int,
     cost_usd: float,
     now: datetime,
+    prompt: str | None = None,
 ) -> str:
     """Prefix a Markdown body with its provenance as front matter."""
     fields: dict[str, Any] = {
@@ -29,6 +30,7 @@ def with_header(
         "phase": phase,
         "model": model,
         "tier": f"{tier} ({TIER_NAMES[tier]})",
+        "prompt": prompt or "none (rule-based local backend)",
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "cost_usd": f"{cost_usd:.6f}",

@@ -22,6 +22,7 @@ from editorial_assistant.errors import AppError
 from editorial_assistant.jobs.events import record_event
 from editorial_assistant.jobs.lifecycle import claim_job, finish_run, get_job_or_raise, owned_job
 from editorial_assistant.llm.client import (
+    Attempt,
     CharLimits,
     LLMClient,
     LLMError,
@@ -29,11 +30,14 @@ from editorial_assistant.llm.client import (
     LLMResult,
     PhaseContext,
 )
+from editorial_assistant.llm.prices import Price, PriceTable
 from editorial_assistant.pipeline import outputs
 from editorial_assistant.pipeline.accounting import record_call
+from editorial_assistant.pipeline.budget import BudgetExceeded, check_budget, estimate_cost
 from editorial_assistant.pipeline.checks import completeness_ratio, spoken_words
 from editorial_assistant.pipeline.chunking import chunk_cues, save_chunk, saved_chunks
-from editorial_assistant.pipeline.phases import PHASE_BY_NAME, TIERS, choose_tier
+from editorial_assistant.pipeline.phases import PHASE_BY_NAME, TIERS, Routing, choose_tier
+from editorial_assistant.pipeline.prompts import render_messages
 from editorial_assistant.pipeline.provenance import strip_header, with_header
 from editorial_assistant.transcripts.models import Cue, ParsedTranscript
 from editorial_assistant.transcripts.service import load_parsed
@@ -59,6 +63,24 @@ class Runner:
     worker_id: str
     clock: Callable[[], datetime]
     stopping: threading.Event = field(default_factory=threading.Event)
+    prices: PriceTable | None = None
+
+    def price_table(self) -> PriceTable:
+        """Model prices for budget estimates (read once per runner)."""
+        if self.prices is None:
+            models = self.settings.models
+            fallback = Price(models.fallback_prompt_price, models.fallback_completion_price)
+            self.prices = PriceTable.load(self.settings.data_dir / models.prices_file, fallback)
+        return self.prices
+
+    def routing(self) -> Routing:
+        """Tier routing from the settings."""
+        routing = self.settings.routing
+        return Routing(
+            routing.base_tiers,
+            routing.default_tier_above_minutes,
+            routing.strong_tier_above_minutes,
+        )
 
 
 @dataclass
@@ -71,6 +93,7 @@ class JobRun:
     transcript: ParsedTranscript
     want_timestamps: bool
     previous: dict[str, str] = field(default_factory=dict)
+    prompt_versions: dict[str, str] = field(default_factory=dict)
 
 
 def run_job(runner: Runner, *, job_id: int) -> str:
@@ -87,6 +110,17 @@ def run_job(runner: Runner, *, job_id: int) -> str:
         return "completed"
     except Stop as stop:
         return stop.outcome
+    except BudgetExceeded as exc:
+        paused = finish_run(
+            runner.conn,
+            job_id=job_id,
+            run_token=token,
+            to="paused",
+            now=runner.clock(),
+            message=exc.message,
+            pause_reason=exc.message,
+        )
+        return "paused" if paused else "abandoned"
     except AppError as exc:
         return _fail(runner, job_id, token, exc.message)
     except Exception:
@@ -189,13 +223,18 @@ def _run_phase(runner: Runner, run: JobRun, name: str) -> None:
     ).fetchone()[0]
     for failures in range(len(TIERS)):
         tier, reason = choose_tier(
-            name, run.transcript.duration_seconds, forced=forced, failures=failures
+            name,
+            run.transcript.duration_seconds,
+            forced=forced,
+            failures=failures,
+            routing=runner.routing(),
         )
         _mark_phase(runner, run, name, status="running", tier=tier, tier_reason=reason)
         try:
             body, model = _produce(runner, run, name, tier)
         except LLMError as exc:
-            if forced is not None or tier == TIERS[-1] or failures == len(TIERS) - 1:
+            last = forced is not None or tier == TIERS[-1] or failures == len(TIERS) - 1
+            if last or not exc.escalate:
                 _mark_phase(runner, run, name, status="failed", error=exc.message)
                 raise
             continue
@@ -266,42 +305,67 @@ def _context(
 
 
 def _call(runner: Runner, run: JobRun, phase: str, tier: int, context: PhaseContext) -> LLMResult:
+    messages, prompt = render_messages(phase, context)
+    recorded: list[Attempt] = []
+
+    def record(attempt: Attempt) -> None:
+        recorded.append(attempt)
+        record_call(
+            runner.conn,
+            job_id=run.job_id,
+            phase=phase,
+            tier=tier,
+            attempt=attempt,
+            now=runner.clock(),
+        )
+
+    def guard(model: str) -> None:
+        budget = runner.settings.budget
+        estimate = estimate_cost(
+            messages, prompt.max_output_tokens, runner.price_table().price(model)
+        )
+        check_budget(
+            runner.conn,
+            job_id=run.job_id,
+            model=model,
+            estimate=estimate,
+            job_cap=budget.job_cap_usd,
+            monthly=budget.monthly_usd,
+            now=runner.clock(),
+        )
+
     request = LLMRequest(
-        job_id=str(run.job_id), phase=phase, tier=tier, messages=(), context=context
+        job_id=str(run.job_id),
+        phase=phase,
+        tier=tier,
+        messages=messages,
+        context=context,
+        max_output_tokens=prompt.max_output_tokens,
+        guard=guard,
+        record=record,
     )
     try:
         result = runner.llm.complete(request)
     except LLMError as exc:
-        _record_call(runner, run, phase, tier, None, outcome="error", error=exc.message)
+        if not recorded:
+            record(Attempt(runner.llm.name, None, "error", error=exc.message))
         raise
+    if not recorded:
+        record(
+            Attempt(
+                runner.llm.name,
+                result.model,
+                "ok",
+                result.prompt_tokens,
+                result.completion_tokens,
+                result.cost_usd,
+                result.latency_seconds,
+            )
+        )
     if not result.text.strip():
-        _record_call(runner, run, phase, tier, result, outcome="empty")
-        raise LLMError(f"The model {result.model} returned an empty {phase} draft.", transient=True)
-    _record_call(runner, run, phase, tier, result, outcome="ok")
+        raise LLMError(f"The model {result.model} returned an empty {phase} draft.")
+    run.prompt_versions[phase] = f"{phase}@{prompt.version}"
     return result
-
-
-def _record_call(
-    runner: Runner,
-    run: JobRun,
-    phase: str,
-    tier: int,
-    result: LLMResult | None,
-    *,
-    outcome: str,
-    error: str | None = None,
-) -> None:
-    record_call(
-        runner.conn,
-        job_id=run.job_id,
-        phase=phase,
-        tier=tier,
-        model_requested=runner.llm.name,
-        result=result,
-        outcome=outcome,
-        now=runner.clock(),
-        error=error,
-    )
 
 
 def _mark_phase(runner: Runner, run: JobRun, name: str, *, status: str, **fields: object) -> None:
@@ -356,6 +420,7 @@ def _publish(runner: Runner, run: JobRun, name: str, body: str, model: str, tier
         completion_tokens=totals[1],
         cost_usd=totals[2],
         now=now,
+        prompt=None if model == "local" else run.prompt_versions.get(name),
     )
     folder = outputs.job_output_dir(data_dir, run.media_id, run.job_id)
     staged = outputs.stage_output(folder, PHASE_BY_NAME[name].output, text)
