@@ -321,8 +321,14 @@ def config_check(ctx: click.Context) -> None:
     except ConfigError as exc:
         click.echo(exc.message, err=True)
         sys.exit(2)
+    from editorial_assistant.llm.factory import backend_name
+
     sources = ", ".join(settings.sources) or "defaults and environment only"
     click.echo(f"configuration OK ({sources}); data in {settings.data_dir}")
+    backend = backend_name(settings)
+    has_key = settings.secret("openrouter_api_key") is not None
+    note = "" if backend == "local" or has_key else " (warning: no openrouter_api_key is set)"
+    click.echo(f"LLM backend: {backend}{note}")
 
 
 @config.command("show")

@@ -56,6 +56,11 @@ def test_config_check_names_every_bad_setting(tmp_path: Path) -> None:
 def test_config_check_accepts_a_good_config(tmp_path: Path) -> None:
     result = invoke(tmp_path, "config", "check")
     assert result.exit_code == 0 and "configuration OK" in result.output
+    assert "LLM backend: local" in result.output
+    keyed = invoke(tmp_path, "config", "check", EA_OPENROUTER_API_KEY="sk-or-v1-x")
+    assert "LLM backend: openrouter" in keyed.output
+    unkeyed = invoke(tmp_path, "config", "check", EA_LLM_BACKEND="openrouter")
+    assert "no openrouter_api_key" in unkeyed.output
 
 
 def test_a_bad_setting_stops_start_up_with_its_name(tmp_path: Path) -> None:
@@ -115,3 +120,12 @@ def test_the_cli_reference_matches_the_commands_help() -> None:
         "docs/reference/cli.md is stale: regenerate it with "
         "`.venv/bin/python -m editorial_assistant.ops.reference > docs/reference/cli.md`"
     )
+
+
+def test_costs_prints_the_month_against_the_budget(tmp_path: Path) -> None:
+    invoke(tmp_path, "migrate")
+    result = invoke(tmp_path, "costs", EA_BUDGET_MONTHLY_USD="250")
+    assert result.exit_code == 0
+    assert "of $250.00 spent" in result.output and "by phase:" in result.output
+    data = json.loads(invoke(tmp_path, "costs", "--json").output)
+    assert data["spent_usd"] == 0 and data["budget_usd"] == 100.0

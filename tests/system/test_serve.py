@@ -138,3 +138,47 @@ def test_sigterm_to_the_worker_puts_its_running_job_back_in_the_queue(tmp_path: 
     wait_for(lambda: status() == "running", "the job to start", log)
     assert stop(worker, signal.SIGTERM) == 0
     assert status() == "queued"
+
+
+def test_serve_on_openrouter_attributes_each_call_to_its_job(tmp_path: Path) -> None:
+    from tests.fakes.openrouter import FakeOpenRouter
+
+    slugs = ("cheap/a", "default/a", "strong/a")
+    with FakeOpenRouter(latency=0.05, model_prices={s: (1e-6, 2e-6) for s in slugs}) as fake:
+        port, log = free_port(), tmp_path / "serve.log"
+        base = f"http://127.0.0.1:{port}"
+        env = environment(
+            tmp_path,
+            EA_OPENROUTER_BASE_URL=fake.base_url,
+            EA_OPENROUTER_API_KEY="sk-or-v1-test",
+            EA_MODELS_CHEAP=slugs[0],
+            EA_MODELS_DEFAULT=slugs[1],
+            EA_MODELS_STRONG=slugs[2],
+        )
+        server = start(["serve", "--port", str(port)], env, log)
+        try:
+            wait_for(
+                lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "ready", log
+            )
+            ids = [
+                httpx.post(
+                    f"{base}/api/transcripts",
+                    files={"file": (f"2WLI{3000 + n}HD.srt", SRT.encode())},
+                ).json()["job"]["id"]
+                for n in range(6)
+            ]
+            for job_id in ids:
+                wait_for(
+                    lambda j=job_id: job_status(base, j)["status"] == "completed",
+                    f"job {job_id}",
+                    log,
+                )
+            reported = fake.cost_by_job()
+            for job_id in ids:
+                assert job_status(base, job_id)["cost_usd"] == pytest.approx(
+                    reported[str(job_id)], abs=1e-9
+                )
+            costs = httpx.get(f"{base}/api/costs").json()
+            assert costs["spent_usd"] == pytest.approx(fake.total_cost(), abs=1e-6)
+        finally:
+            assert stop(server, signal.SIGINT) == 0
