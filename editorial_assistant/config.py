@@ -114,12 +114,27 @@ class ModelSettings(Section):
         "Price table (USD per token) written by `editorial-assistant models refresh`; relative "
         "to the data folder.",
     )
+    prices: dict[str, dict[str, float]] = setting(
+        {},
+        "Prices (USD per token) set by hand, by model slug, as `{ prompt = …, completion = … }`; "
+        "they win over the refreshed table.",
+    )
     fallback_prompt_price: float = setting(
         15e-6, "Price per prompt token assumed for a model missing from the price table.", ge=0
     )
     fallback_completion_price: float = setting(
         75e-6, "Price per output token assumed for a model missing from the price table.", ge=0
     )
+
+    @field_validator("prices")
+    @classmethod
+    def _prompt_and_completion(
+        cls, value: dict[str, dict[str, float]]
+    ) -> dict[str, dict[str, float]]:
+        for slug, price in value.items():
+            if set(price) != {"prompt", "completion"} or min(price.values()) < 0:
+                raise ValueError(f"{slug} needs exactly prompt and completion, both >= 0")
+        return value
 
     def for_tier(self, tier: int) -> list[str]:
         """The models of a tier, primary first."""

@@ -39,23 +39,35 @@ class PriceTable:
         return self.prices.get(model, self.fallback)
 
     @classmethod
-    def load(cls, path: Path, fallback: Price) -> PriceTable:
-        """Read the table written by ``refresh_prices``; an absent file means fallbacks only."""
+    def load(
+        cls, path: Path, fallback: Price, overrides: dict[str, dict[str, float]] | None = None
+    ) -> PriceTable:
+        """The refreshed table (if any) with ``overrides`` from the configuration on top."""
+        table = {**_read_table(path), **(overrides or {})}
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            rows = data["models"].items()
-            return cls(
-                {slug: Price(float(p["prompt"]), float(p["completion"])) for slug, p in rows},
-                fallback,
-            )
-        except FileNotFoundError:
-            return cls({}, fallback)
+            prices = {
+                s: Price(float(p["prompt"]), float(p["completion"])) for s, p in table.items()
+            }
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise AppError(
                 f"The price table {path} is damaged: {exc}.",
                 code="prices_invalid",
                 hint="Run `editorial-assistant models refresh`.",
             ) from exc
+        return cls(prices, fallback)
+
+
+def _read_table(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8"))["models"])
+    except FileNotFoundError:
+        return {}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AppError(
+            f"The price table {path} is damaged: {exc}.",
+            code="prices_invalid",
+            hint="Run `editorial-assistant models refresh`.",
+        ) from exc
 
 
 def refresh_prices(*, base_url: str, path: Path, now: datetime, api_key: str | None = None) -> int:

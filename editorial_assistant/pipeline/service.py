@@ -70,7 +70,9 @@ class Runner:
         if self.prices is None:
             models = self.settings.models
             fallback = Price(models.fallback_prompt_price, models.fallback_completion_price)
-            self.prices = PriceTable.load(self.settings.data_dir / models.prices_file, fallback)
+            self.prices = PriceTable.load(
+                self.settings.data_dir / models.prices_file, fallback, models.prices
+            )
         return self.prices
 
     def routing(self) -> Routing:
