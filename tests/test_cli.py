@@ -77,7 +77,9 @@ def test_the_api_refuses_a_database_it_has_not_migrated(tmp_path: Path) -> None:
 
 
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
-    assert "applied 0001_initial.sql" in invoke(tmp_path, "migrate").output
+    assert (
+        "applied 0001_initial.sql, 0002_llm_calls_by_time.sql" in invoke(tmp_path, "migrate").output
+    )
     assert "up to date" in invoke(tmp_path, "migrate").output
 
 

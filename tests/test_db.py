@@ -24,6 +24,21 @@ def test_every_connection_uses_the_projects_pragmas(tmp_path: Path) -> None:
     }
 
 
+def test_an_old_database_is_brought_forward_one_migration_at_a_time(tmp_path: Path) -> None:
+    from editorial_assistant.db import migrations
+
+    path = tmp_path / "app.db"
+    first = migrations()[0]
+    conn = connect(path)
+    for statement in first[2].split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {first[0]}")
+    assert migrate(path) == [name for _v, name, _sql in migrations()[1:]]
+    indexes = {row[1] for row in connect(path).execute("PRAGMA index_list(llm_calls)")}
+    assert "llm_calls_created_at" in indexes
+
+
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "app.db"
     assert migrate(path)
