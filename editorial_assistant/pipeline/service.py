@@ -113,16 +113,7 @@ def run_job(runner: Runner, *, job_id: int) -> str:
     except Stop as stop:
         return stop.outcome
     except BudgetExceeded as exc:
-        paused = finish_run(
-            runner.conn,
-            job_id=job_id,
-            run_token=token,
-            to="paused",
-            now=runner.clock(),
-            message=exc.message,
-            pause_reason=exc.message,
-        )
-        return "paused" if paused else "abandoned"
+        return _end(runner, job_id, token, "paused", exc.message, pause_reason=exc.message)
     except AppError as exc:
         return _fail(runner, job_id, token, exc.message)
     except Exception:
@@ -155,16 +146,21 @@ def _start(runner: Runner, job_id: int, token: str) -> JobRun:
 
 
 def _fail(runner: Runner, job_id: int, token: str, message: str) -> str:
+    return _end(runner, job_id, token, "failed", f"Failed: {message}", error=message)
+
+
+def _end(runner: Runner, job_id: int, token: str, to: str, message: str, **fields: object) -> str:
+    """End the run in state ``to``; "abandoned" if the run no longer owned the job."""
     ended = finish_run(
         runner.conn,
         job_id=job_id,
         run_token=token,
-        to="failed",
+        to=to,
         now=runner.clock(),
-        message=f"Failed: {message}",
-        error=message,
+        message=message,
+        **fields,
     )
-    return "failed" if ended else "abandoned"
+    return to if ended else "abandoned"
 
 
 def _remaining_phases(conn: sqlite3.Connection, job_id: int) -> list[str]:
