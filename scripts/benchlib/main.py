@@ -1,7 +1,8 @@
 """Flags, the order of scenarios, and turning their results into the report.
 
 Each scenario runs on its own fresh data folder with freshly started processes; nothing is
-mocked. ``--quick`` shortens everything for a smoke run; its figures are not for the record.
+mocked, and only the pipeline scenario replaces a service (OpenRouter, by the fake server).
+``--quick`` shortens everything for a smoke run; its figures are not for the record.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ from typing import Any
 
 import httpx
 
-from benchlib import listing, queueing, report
+from benchlib import listing, pipeline, queueing, report
 from benchlib.client import Uploader, caption_bytes
 from benchlib.loadgen import choose_tool
 from benchlib.machine import describe_machine, effective_settings
 from benchlib.processes import REPO, BenchError, Service, environment, running_service
 
 DESCRIPTION = (
-    "Measure makespan, queue-to-start latency (warm and after idle) and GET /api/jobs against a "
-    "minimal FastAPI endpoint, on real processes; see docs/benchmarks.md."
+    "Measure makespan, queue-to-start latency (warm and after idle), GET /api/jobs against a "
+    "minimal FastAPI endpoint and pipeline overhead against a fake OpenRouter, on real "
+    "processes; see docs/benchmarks.md."
 )
-SCENARIOS = ("batch", "single", "idle", "listing")
+SCENARIOS = ("batch", "single", "idle", "listing", "pipeline")
 # name: (full run, --quick)
 DEFAULTS: dict[str, tuple[Any, Any]] = {
     "batches": ("10,50", "10,50"),
@@ -39,6 +41,8 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "listing_seconds": (10.0, 3.0),
     "listing_rounds": (5, 1),
     "warmup_seconds": (2.0, 1.0),
+    "pipeline_batches": ("10,50", "10,50"),
+    "pipeline_latency": (1.0, 0.2),
 }
 
 
@@ -57,6 +61,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--listing-seconds", type=float, help="length of one load round (default 10)")
     p.add_argument("--listing-rounds", type=int, help="rounds per server (default 5)")
     p.add_argument("--warmup-seconds", type=float, help="load before measuring (default 2)")
+    p.add_argument("--pipeline-batches", help="pipeline batch sizes (default 10,50)")
+    p.add_argument(
+        "--pipeline-latency", type=float, help="fake OpenRouter seconds per call (default 1)"
+    )
     p.add_argument("--api-workers", type=int, default=2, help="gunicorn workers for both servers")
     p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     p.add_argument(
@@ -84,6 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
     args.batches = [int(n) for n in str(args.batches).split(",") if n]
+    args.pipeline_batches = [int(n) for n in str(args.pipeline_batches).split(",") if n]
     args.only = [name for name in args.only.split(",") if name]
     unknown = set(args.only) - set(SCENARIOS)
     if unknown:
@@ -109,13 +118,15 @@ class Run:
         self.scenarios: dict[str, Any] = {}
         self.caption_label = f"{caption_source} ({len(self.caption):,} bytes)"
 
-    def service(self, name: str) -> AbstractContextManager[Service]:
-        """Fresh processes on a fresh data folder for one scenario."""
+    def service(
+        self, name: str, env: dict[str, str] | None = None
+    ) -> AbstractContextManager[Service]:
+        """Fresh processes on a fresh data folder for one scenario (``--set`` wins over env)."""
         return running_service(
             self.root / name,
             tree=self.args.tree,
             api_workers=self.args.api_workers,
-            overrides=self.args.overrides,
+            overrides={**(env or {}), **self.args.overrides},
         )
 
     def run_all(self) -> None:
@@ -129,6 +140,9 @@ class Run:
             self.scenarios["idle"] = self.idle()
         if "listing" in only:
             self.scenarios["listing"] = self.listing()
+        if "pipeline" in only:
+            sizes = self.args.pipeline_batches
+            self.scenarios["pipeline"] = [self.pipeline(size) for size in sizes]
 
     def batch(self, size: int) -> dict[str, Any]:
         """Scenarios a and b: ``size`` jobs submitted at once."""
@@ -173,6 +187,17 @@ class Run:
             )
             self.record("listing (after load)", service)
         return {**result, "seed_failed_uploads": uploader.failed_uploads}
+
+    def pipeline(self, size: int) -> dict[str, Any]:
+        """``size`` jobs at once on the OpenRouter backend against a fake with fixed latency."""
+        latency = self.args.pipeline_latency
+        with (
+            pipeline.TimedFake(latency=latency) as fake,
+            self.service(f"pipeline-{size}", pipeline.service_env(fake)) as service,
+        ):
+            result = pipeline.batch(service, fake, Uploader(self.caption), size, latency=latency)
+            self.record(f"pipeline, {size} jobs", service)
+        return result
 
     def record(self, label: str, service: Service) -> None:
         """Keep a scenario's peak memory and any exceptions its processes logged."""

@@ -13,6 +13,7 @@ from typing import Any
 
 QUEUE_P99_TARGET_MS = 150.0
 LISTING_RATIO_TARGET = 0.5
+PIPELINE_RATIO_TARGET = 1.10
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -40,6 +41,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 value >= LISTING_RATIO_TARGET,
             )
         )
+    for run in scenarios.get("pipeline", []):
+        value = run["ratio"]
+        found.append(
+            _target(
+                f"pipeline makespan <= 1.10x ideal, {run['jobs']} jobs",
+                value,
+                f"{value:.3f}x",
+                value <= PIPELINE_RATIO_TARGET,
+            )
+        )
     return found
 
 
@@ -57,6 +68,8 @@ def render(results: dict[str, Any]) -> str:
         parts.append(_single_and_idle(scenarios))
     if "listing" in scenarios:
         parts.append(_listing(scenarios["listing"], results["api_workers"]))
+    if "pipeline" in scenarios:
+        parts.append(_pipeline(scenarios["pipeline"]))
     parts.append(_memory(results["memory_kib"]))
     if results["exceptions_in_logs"]:
         parts.append(_exceptions(results["exceptions_in_logs"], _failed_uploads(scenarios)))
@@ -148,6 +161,49 @@ def _listing(listing: dict[str, Any], workers: int) -> str:
     )
 
 
+def _pipeline(runs: list[dict[str, Any]]) -> str:
+    """Makespan against the ideal, where the threads' time went, and per-job overhead."""
+    latency = runs[0]["latency_s"]
+    lines = [
+        f"Pipeline, OpenRouter backend on the fake server at {latency:g} s per call",
+        "                calls threads  makespan     ideal    ratio  util   job bound    ratio",
+    ]
+    for run in runs:
+        lines.append(
+            f"  {run['jobs']:>3} jobs     {run['calls']:>6} {run['concurrency']:>7} "
+            f"{run['makespan_s']:>8.2f}s {run['ideal_s']:>8.2f}s {run['ratio']:>7.3f}x "
+            f"{run['utilisation']:>4.0%} {run['whole_job_bound_s']:>10.2f}s "
+            f"{run['ratio_to_bound']:>7.3f}x"
+        )
+        if run["failed_calls"]:
+            failed = run["failed_calls"]
+            lines.append(f"            {failed} of these calls were answered with an error")
+    lines.append("  threads' time, %    LLM  in-job   idle: first  between jobs   at the end")
+    for run in runs:
+        t = run["thread_seconds"]
+        share = {key: 100 * value / t["total"] for key, value in t.items()}
+        lines.append(
+            f"  {run['jobs']:>3} jobs     {share['llm']:>8.1f} {share['in_job']:>7.1f} "
+            f"{share['idle_before_first_job']:>13.1f} {share['idle_between_jobs']:>13.1f} "
+            f"{share['idle_at_end']:>12.1f}"
+        )
+    lines.append("  per job, p50 ms   claim to 1st call  between calls  last to finished  handoff")
+    for run in runs:
+        g = {key: value["p50"] for key, value in run["gaps_ms"].items()}
+        lines.append(
+            f"  {run['jobs']:>3} jobs     {_ms(g['claim_to_first_call']):>20} "
+            f"{_ms(g['between_calls']):>14} {_ms(g['last_call_to_finished']):>17} "
+            f"{_ms(g['finished_to_next_start'])}"
+        )
+    lines.append(
+        "  (ideal = calls x latency / threads, calls counted at the fake; util = ideal /\n"
+        "   makespan; job bound = each job's calls chained on one thread: ceil(jobs / threads)\n"
+        "   x calls per job x latency; handoff = a job's finish to the start of the next job\n"
+        "   its thread takes; idle at the end = threads without a job while the last finish.)"
+    )
+    return "\n".join(lines)
+
+
 def _memory(memory: dict[str, dict[str, int]]) -> str:
     lines = ["Peak RSS (VmHWM, MiB)            api: master + workers   worker"]
     for scenario, kib in memory.items():
@@ -164,6 +220,7 @@ def _failed_uploads(scenarios: dict[str, Any]) -> int:
         scenarios[key].get("failed_uploads", 0) for key in ("single", "idle") if key in scenarios
     ]
     counted.append(scenarios.get("listing", {}).get("seed_failed_uploads", 0))
+    counted += [run["failed_uploads"] for run in scenarios.get("pipeline", [])]
     return sum(counted)
 
 
