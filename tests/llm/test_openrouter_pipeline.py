@@ -179,6 +179,8 @@ def test_a_failed_model_is_replaced_and_the_failure_recorded(
     assert worker.run(job_id) == "completed"
     outcomes = [r["outcome"] for r in calls(worker.settings, job_id)]
     assert outcomes[repeats] == "ok" and all(o != "ok" for o in outcomes[:repeats])
+    charged = client.get(f"/api/jobs/{job_id}").json()["cost_usd"]
+    assert charged == pytest.approx(fake.cost_by_job()[str(job_id)], abs=1e-12)
 
 
 def test_when_every_model_of_a_tier_fails_the_phase_escalates(
