@@ -83,8 +83,31 @@ def migrate(ctx: click.Context) -> None:
     """Create or upgrade the database schema (safe to run again)."""
     settings = _settings(ctx)
     with _reported_errors():
-        applied = run_migrations(settings.database_path)
+        applied = run_migrations(settings.database_path, snapshot_dir=settings.snapshot_dir)
     click.echo(f"applied {', '.join(applied)}" if applied else "database is up to date")
+
+
+@cli.command("wait-ready")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, 3600),
+    default=60,
+    show_default=True,
+    help="Seconds to keep asking.",
+)
+@click.option("--uds", type=click.Path(dir_okay=False, path_type=Path), help="Ask this socket.")
+@click.pass_context
+def wait_ready(ctx: click.Context, timeout: float, uds: Path | None) -> None:
+    """Wait until the API answers /readyz (the API unit's ExecStartPost); exit 1 on timeout."""
+    from editorial_assistant.ops.probe import Endpoint
+    from editorial_assistant.ops.probe import wait_ready as wait
+
+    endpoint = Endpoint.of(_settings(ctx), uds=uds)
+    problem = wait(endpoint, timeout=timeout)
+    if problem is not None:
+        click.echo(f"error: not ready after {timeout:g} s: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"ready: {endpoint}")
 
 
 def _listen_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -140,7 +163,7 @@ def serve(
 
     settings = _settings(ctx)
     with _reported_errors():
-        run_migrations(settings.database_path)
+        run_migrations(settings.database_path, snapshot_dir=settings.snapshot_dir)
         run_together(
             settings, host=host, port=port, uds=uds, workers=workers, config=ctx.obj["config"]
         )

@@ -43,12 +43,31 @@ def setting(default: Any, description: str, *, env: str | None = None, **kw: Any
 class ApiSettings(Section):
     host: str = setting("127.0.0.1", "Address the HTTP API binds to. Keep it on loopback.")
     port: int = setting(8000, "TCP port of the HTTP API.", ge=1, le=65535)
+    socket: Path | None = setting(
+        None,
+        "Unix socket the API listens on instead of host and port (the package uses "
+        "`/run/editorial-assistant/api.sock`; cloudflared connects to it). Empty means TCP.",
+    )
     workers: int = setting(
         2, "gunicorn worker processes for `editorial-assistant api`.", ge=1, le=64
     )
     graceful_timeout_seconds: int = setting(
         30, "Seconds gunicorn lets in-flight requests finish on stop.", ge=1, le=600
     )
+
+    @field_validator("socket", mode="before")
+    @classmethod
+    def _empty_means_tcp(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("socket")
+    @classmethod
+    def _absolute_socket(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise ValueError(
+                f"must be an absolute path such as /run/editorial-assistant/api.sock, not {value}"
+            )
+        return value
 
 
 class LlmSettings(Section):
@@ -218,6 +237,14 @@ class WorkerSettings(Section):
     poll_interval_seconds: float = setting(
         0.05, "How often an idle worker looks for new work.", ge=0.01, le=10
     )
+    stop_grace_seconds: float = setting(
+        45,
+        "On a graceful stop (SIGINT, `systemctl stop`), how long running phases may finish "
+        "before their jobs are handed back to the queue. Keep it below the unit's "
+        "TimeoutStopSec (90 s).",
+        ge=0,
+        le=3600,
+    )
 
 
 class LogSettings(Section):
@@ -253,6 +280,11 @@ class Settings(Section):
     def queue_path(self) -> Path:
         """The Huey queue's own database file."""
         return self.data_dir / "queue.db"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        """Database snapshots: before each migration, and the daily backup's."""
+        return self.data_dir / "snapshots"
 
     def secret(self, name: str) -> str | None:
         """A secret from systemd credentials, ``EA_<NAME>_FILE`` or ``EA_<NAME>``."""

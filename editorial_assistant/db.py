@@ -121,10 +121,20 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(path: Path) -> list[str]:
-    """Apply every pending migration in one transaction; return the names applied."""
+def migrate(path: Path, *, snapshot_dir: Path | None = None) -> list[str]:
+    """Apply every pending migration in one transaction; return the names applied.
+
+    With ``snapshot_dir``, a database that already holds data is first copied there with SQLite's
+    backup API (and checked), so an upgrade that goes wrong can be undone by restoring it.
+    """
     conn = connect(path, busy_timeout_ms=MIGRATION_BUSY_TIMEOUT_MS)
     try:
+        current = schema_version(conn)
+        _refuse_newer(current)
+        if snapshot_dir and current and current < latest_version():
+            name = f"pre-migrate-{current:04d}-to-{latest_version():04d}-{_stamp()}.db"
+            snapshot_database(conn, snapshot_dir / name)
+            _prune(snapshot_dir, "pre-migrate-*.db", keep=KEEP_MIGRATION_SNAPSHOTS)
         with transaction(conn):
             current = schema_version(conn)
             _refuse_newer(current)
@@ -138,6 +148,44 @@ def migrate(path: Path) -> list[str]:
         return [name for _v, name, _sql in pending]
     finally:
         conn.close()
+
+
+# Pre-migration snapshots kept in the snapshot folder (older ones are deleted).
+KEEP_MIGRATION_SNAPSHOTS = 5
+
+
+def snapshot_database(conn: sqlite3.Connection, dest: Path) -> Path:
+    """A consistent copy of the open database at ``dest``, checked with ``integrity_check``.
+
+    Written beside ``dest`` and renamed into place, so a half-written snapshot never exists.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+    partial = dest.with_name(dest.name + ".partial")
+    partial.unlink(missing_ok=True)
+    target = sqlite3.connect(partial)
+    try:
+        conn.backup(target)
+        verdict = target.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        target.close()
+    if verdict != "ok":
+        partial.unlink(missing_ok=True)
+        raise NotReady(
+            f"The snapshot {dest.name} failed SQLite's integrity check: {verdict}",
+            code="snapshot_failed",
+            hint="The live database may be damaged; restore the latest backup before migrating.",
+        )
+    partial.replace(dest)
+    return dest
+
+
+def _stamp() -> str:
+    return utcnow().strftime("%Y%m%dT%H%M%SZ")
+
+
+def _prune(folder: Path, pattern: str, *, keep: int) -> None:
+    for old in sorted(folder.glob(pattern))[:-keep]:
+        old.unlink(missing_ok=True)
 
 
 def check_schema(conn: sqlite3.Connection) -> None:
@@ -155,8 +203,9 @@ def check_schema(conn: sqlite3.Connection) -> None:
 def _refuse_newer(current: int) -> None:
     if current > latest_version():
         raise SchemaTooNew(
-            f"The database schema is at version {current}, newer than this code knows "
-            f"({latest_version()}); refusing to start."
+            f"The database schema is at version {current}, newer than this version of "
+            f"editorial-assistant knows ({latest_version()}): a newer version wrote it. "
+            "Refusing to start rather than damage it."
         )
 
 

@@ -81,7 +81,11 @@ class ConfigError(AppError):
 class SchemaTooNew(AppError):
     status = 503
     code = "schema_too_new"
-    hint = "Upgrade the editorial-assistant package to a version that knows this database schema."
+    hint = (
+        "Reinstall the newer editorial-assistant package that wrote this database, or restore "
+        "the snapshot taken before that upgrade (data folder, snapshots/pre-migrate-*.db); "
+        "see docs/guides/upgrade.md."
+    )
 
 
 class NotReady(AppError):

@@ -17,6 +17,8 @@ from gunicorn.app.base import BaseApplication
 
 from editorial_assistant.config import Settings
 from editorial_assistant.db import Database, check_schema
+from editorial_assistant.ops import probe
+from editorial_assistant.ops.systemd import start_pinger, watchdog_seconds
 
 
 class _Gunicorn(BaseApplication):
@@ -35,12 +37,11 @@ class _Gunicorn(BaseApplication):
 
 
 def gunicorn_options(
-    settings: Settings, *, host: str | None, port: int | None, uds: Path | None, workers: int | None
+    settings: Settings, endpoint: probe.Endpoint, *, workers: int | None
 ) -> dict[str, Any]:
     """gunicorn's settings for this service."""
-    bind = f"unix:{uds}" if uds else f"{host or settings.api.host}:{port or settings.api.port}"
     return {
-        "bind": [bind],
+        "bind": [endpoint.bind],
         "workers": workers or settings.api.workers,
         "worker_class": "uvicorn_worker.UvicornWorker",
         "graceful_timeout": settings.api.graceful_timeout_seconds,
@@ -49,7 +50,26 @@ def gunicorn_options(
         "errorlog": "-",
         "loglevel": settings.log.level.lower(),
         "proc_name": "editorial-assistant-api",
+        "umask": 0o007,  # the socket is for our group (cloudflared), not for every local user
+        "when_ready": lambda server: _watch(endpoint),
     }
+
+
+def _watch(endpoint: probe.Endpoint) -> None:
+    """Under systemd's watchdog, ping only while a real request gets a real answer.
+
+    The probe goes through the listening socket to whichever worker accepts it, so a stuck or
+    stopped worker pool stops the pings and systemd restarts the service. gunicorn itself sends
+    READY=1 when its socket is bound; ``ExecStartPost`` then waits for ``/readyz``.
+    """
+    start_pinger(
+        lambda: probe.check(endpoint, "/healthz", timeout=_probe_timeout()),
+        status_ok=f"serving on {endpoint}",
+    )
+
+
+def _probe_timeout() -> float:
+    return min(5.0, max((watchdog_seconds() or 6.0) / 3, 0.5))
 
 
 def run_api(
@@ -64,8 +84,8 @@ def run_api(
     database = Database(settings.database_path)
     check_schema(database.conn())
     database.close()
-    options = gunicorn_options(settings, host=host, port=port, uds=uds, workers=workers)
-    _Gunicorn(settings, options).run()
+    endpoint = probe.Endpoint.of(settings, host=host, port=port, uds=uds)
+    _Gunicorn(settings, gunicorn_options(settings, endpoint, workers=workers)).run()
 
 
 def run_together(
@@ -81,9 +101,7 @@ def run_together(
     command = [sys.executable, "-m", "editorial_assistant"]
     command += ["--config", str(config)] if config else []
     child = subprocess.Popen([*command, "worker"])
-    where = (
-        f"unix:{uds}" if uds else f"http://{host or settings.api.host}:{port or settings.api.port}"
-    )
+    where = probe.Endpoint.of(settings, host=host, port=port, uds=uds)
     print(
         f"Editorial Assistant is starting on {where} (data in {settings.data_dir})",
         file=sys.stderr,

@@ -24,6 +24,11 @@ PERMANENT = {400: "bad request", 403: "refused", 404: "model not found"}
 STOP = {401: "OpenRouter rejected the API key", 402: "The OpenRouter account is out of credits"}
 
 
+# The longest a retry waits: a Retry-After beyond this is cut short rather than holding a worker
+# thread (and the worker's watchdog allowance, see worker.py, counts on this bound).
+MAX_RETRY_WAIT_SECONDS = 300.0
+
+
 class OpenRouterClient:
     """Calls OpenRouter for each request; thread-safe (one pooled HTTP client)."""
 
@@ -83,8 +88,10 @@ class OpenRouterClient:
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return retry_after
-        return float(self.backoff * 2**attempt * (0.5 + random.random()))
+            return min(retry_after, MAX_RETRY_WAIT_SECONDS)
+        return min(
+            float(self.backoff * 2**attempt * (0.5 + random.random())), MAX_RETRY_WAIT_SECONDS
+        )
 
     def _once(self, model: str, request: LLMRequest) -> LLMResult:
         started = time.monotonic()

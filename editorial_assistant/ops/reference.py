@@ -53,6 +53,8 @@ def settings_table() -> str:
             kind = " \\| ".join(f"`{value}`" for value in field.annotation.__args__)
         elif isinstance(field.annotation, type):
             kind = field.annotation.__name__
+        else:
+            kind = kind.replace("pathlib.", "").replace(" | None", " (optional)")
         rows.append(
             f"| `{name}` | `{env}` | {kind} | `{json.dumps(default)}` | {field.description} |"
         )
