@@ -1,13 +1,17 @@
 """The FastAPI application factory and the one error handler every response goes through.
 
-Every 4xx/5xx leaves as ``{"error": {"code", "message", "hint"}}``: ``AppError`` subclasses,
-request validation failures, unknown routes and wrong methods alike. Anything unexpected is
-logged with its traceback and answered with a plain 500 that reveals nothing internal.
+Every 4xx/5xx leaves as ``{"error": {"code", "message", "hint", "request_id"}}``: ``AppError``
+subclasses, request validation failures, unknown routes and wrong methods alike. Every request
+gets an ID (the client's ``X-Request-ID`` when it is a sane token), logged as ``REQUEST_ID`` and
+returned in the ``X-Request-ID`` header. Anything unexpected is logged once with its traceback
+and answered with a plain 500 that reveals nothing internal.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -15,7 +19,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from editorial_assistant import __version__
 from editorial_assistant.config import Settings
@@ -24,6 +30,7 @@ from editorial_assistant.db import Database, utcnow
 from editorial_assistant.errors import AppError
 from editorial_assistant.jobs.router import router as jobs_router
 from editorial_assistant.jobs.tasks import JobQueue, make_huey
+from editorial_assistant.logs import log_context
 from editorial_assistant.ops.router import router as ops_router
 from editorial_assistant.transcripts.router import router as transcripts_router
 from editorial_assistant.web.router import router as web_router
@@ -35,6 +42,7 @@ HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> FastAPI:
@@ -51,36 +59,94 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     for router in (ops_router, transcripts_router, jobs_router, costs_router, web_router):
         app.include_router(router)
     install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
     return app
 
 
+class RequestIdMiddleware:
+    """Runs each request under its ID and answers an unexpected error with the plain 500.
+
+    Answering here, rather than in a Starlette ``Exception`` handler, keeps the error from being
+    re-raised to the server, which would log the same traceback a second time.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        with log_context(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                if started:  # too late to answer: the server logs it and drops the connection
+                    raise
+                response = await _unexpected_error(Request(scope), exc)
+                await response(scope, receive, send_with_id)
+
+
+def request_id_from(header: str | None) -> str:
+    """The client's request ID when it is a sane token, else a fresh one."""
+    if header and SANE_REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Render every failure in the shared error shape."""
+    """Render every failure in the shared error shape (unexpected ones: ``RequestIdMiddleware``)."""
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
 
 
 def error_response(
-    status: int, code: str, message: str, hint: str = "", details: dict[str, Any] | None = None
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    hint: str = "",
+    details: dict[str, Any] | None = None,
 ) -> JSONResponse:
     """A JSON response in the shared error shape."""
-    return JSONResponse(
-        AppError(message, code=code, hint=hint, details=details).as_dict(), status_code=status
-    )
+    return _render(request, AppError(message, code=code, hint=hint, details=details), status)
+
+
+def _render(request: Request, error: AppError, status: int) -> JSONResponse:
+    body = error.as_dict()
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["error"]["request_id"] = request_id
+    return JSONResponse(body, status_code=status)
 
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return JSONResponse(exc.as_dict(), status_code=exc.status)
+    return _render(request, exc, exc.status)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [_describe_problem(error) for error in exc.errors()]
     return error_response(
-        422, "invalid_request", "; ".join(problems), "Check the request against /openapi.json."
+        request,
+        422,
+        "invalid_request",
+        "; ".join(problems),
+        "Check the request against /openapi.json.",
     )
 
 
@@ -95,14 +161,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else "Request failed."
     if exc.status_code == 404:
         message = f"There is nothing at {request.url.path}."
-    return error_response(exc.status_code, code, message, "See /docs for the API.")
+    return error_response(request, exc.status_code, code, message, "See /docs for the API.")
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
+        request,
         500,
         "internal_error",
         "Something went wrong on our side.",
-        "The service log has the details; try again or tell IT.",
+        "The service log has the details under this request_id; try again or tell IT.",
     )

@@ -8,7 +8,6 @@ happened (0 ok, 1 a request failed, 2 bad usage or configuration).
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from editorial_assistant.config import Settings, load_settings
 from editorial_assistant.db import Database, utcnow
 from editorial_assistant.db import migrate as run_migrations
 from editorial_assistant.errors import AppError, ConfigError
+from editorial_assistant.logs import configure_logging
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -48,11 +48,7 @@ def _settings(ctx: click.Context) -> Settings:
     if settings is None:
         with _reported_errors():
             settings = ctx.obj["settings"] = load_settings(config_file=ctx.obj["config"])
-        logging.basicConfig(
-            level=settings.log.level,
-            stream=sys.stderr,
-            format="%(levelname)s %(name)s: %(message)s",
-        )
+        configure_logging(settings.log.level, journal_stream=settings.environ.get("JOURNAL_STREAM"))
     return settings
 
 

@@ -186,15 +186,18 @@ class Worker:
 
     def run(self, job_id: int) -> str:
         """Run one job in the calling thread."""
-        runner = Runner(
-            settings=self.settings,
-            conn=self.db.conn(),
-            llm=self.llm,
-            worker_id=self.worker_id,
-            clock=utcnow,
-            stopping=self.stopping,
-        )
-        return run_job(runner, job_id=job_id)
+        from editorial_assistant.logs import log_context
+
+        with log_context(job_id=job_id):
+            runner = Runner(
+                settings=self.settings,
+                conn=self.db.conn(),
+                llm=self.llm,
+                worker_id=self.worker_id,
+                clock=utcnow,
+                stopping=self.stopping,
+            )
+            return run_job(runner, job_id=job_id)
 
     def _run_beating(self, job_id: int) -> str:
         self.liveness.beat(_STEP_SECONDS, f"starting job {job_id}")

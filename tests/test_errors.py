@@ -22,11 +22,14 @@ def all_subclasses(cls: type) -> list[type]:
     return found
 
 
+SHAPE = {"code", "message", "hint"}
+
+
 def assert_error_shape(body: dict[str, object]) -> None:
     assert set(body) == {"error"}
     error = body["error"]
     assert isinstance(error, dict)
-    assert {"code", "message", "hint"} <= set(error) <= {"code", "message", "hint", "details"}
+    assert SHAPE <= set(error) <= {*SHAPE, "details", "request_id"}
     assert error["code"] and error["message"]
 
 
@@ -68,6 +71,7 @@ def test_bad_requests_get_a_clear_error_in_the_shared_shape(
     assert response.status_code == status, response.text
     assert_error_shape(response.json())
     assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["request_id"] == response.headers["X-Request-ID"]
 
 
 def test_an_unexpected_error_is_a_plain_500_without_a_traceback(client: TestClient) -> None:
@@ -80,6 +84,7 @@ def test_an_unexpected_error_is_a_plain_500_without_a_traceback(client: TestClie
     response = client.get("/api/boom")
     assert response.status_code == 500
     assert_error_shape(response.json())
+    assert response.json()["error"]["request_id"] == response.headers["X-Request-ID"]
     assert "secret internals" not in response.text and "Traceback" not in response.text
 
 

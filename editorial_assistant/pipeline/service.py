@@ -31,6 +31,7 @@ from editorial_assistant.llm.client import (
     PhaseContext,
 )
 from editorial_assistant.llm.prices import Price, PriceTable
+from editorial_assistant.logs import log_context
 from editorial_assistant.pipeline import outputs
 from editorial_assistant.pipeline.accounting import record_call
 from editorial_assistant.pipeline.budget import BudgetExceeded, check_budget, estimate_cost
@@ -100,30 +101,35 @@ class JobRun:
 
 def run_job(runner: Runner, *, job_id: int) -> str:
     """Run a queued job to its end or its next stop; return the outcome."""
-    token = claim_job(runner.conn, job_id=job_id, worker_id=runner.worker_id, now=runner.clock())
-    if token is None:
-        return "skipped"
-    try:
-        run = _start(runner, job_id, token)
-        for name in _remaining_phases(runner.conn, job_id):
-            _checkpoint(runner, run)
-            _run_phase(runner, run, name)
-        _finish(runner, run, "completed", "Completed.")
-        return "completed"
-    except Stop as stop:
-        return stop.outcome
-    except BudgetExceeded as exc:
-        return _end(runner, job_id, token, "paused", exc.message, pause_reason=exc.message)
-    except AppError as exc:
-        return _fail(runner, job_id, token, exc.message)
-    except Exception:
-        log.exception("job %s failed with an unexpected error", job_id)
-        return _fail(
-            runner,
-            job_id,
-            token,
-            "An unexpected error stopped the job; the worker log has the details.",
+    with log_context(job_id=job_id):
+        token = claim_job(
+            runner.conn, job_id=job_id, worker_id=runner.worker_id, now=runner.clock()
         )
+        if token is None:
+            return "skipped"
+        log.info("job %s: running on %s", job_id, runner.worker_id)
+        try:
+            run = _start(runner, job_id, token)
+            for name in _remaining_phases(runner.conn, job_id):
+                _checkpoint(runner, run)
+                with log_context(phase=name):
+                    _run_phase(runner, run, name)
+            _finish(runner, run, "completed", "Completed.")
+            return "completed"
+        except Stop as stop:
+            return stop.outcome
+        except BudgetExceeded as exc:
+            return _end(runner, job_id, token, "paused", exc.message, pause_reason=exc.message)
+        except AppError as exc:
+            return _fail(runner, job_id, token, exc.message)
+        except Exception:
+            log.exception("job %s failed with an unexpected error", job_id)
+            return _fail(
+                runner,
+                job_id,
+                token,
+                "An unexpected error stopped the job; the worker log has the details.",
+            )
 
 
 def _start(runner: Runner, job_id: int, token: str) -> JobRun:
@@ -160,6 +166,8 @@ def _end(runner: Runner, job_id: int, token: str, to: str, message: str, **field
         message=message,
         **fields,
     )
+    if ended:
+        _log_state(job_id, to, message)
     return to if ended else "abandoned"
 
 
@@ -203,6 +211,12 @@ def _finish(runner: Runner, run: JobRun, to: str, message: str, **fields: object
         **fields,
     ):
         raise Stop("abandoned")
+    _log_state(run.job_id, to, message)
+
+
+def _log_state(job_id: int, to: str, message: str) -> None:
+    level = logging.WARNING if to == "failed" else logging.INFO
+    log.log(level, "job %s %s: %s", job_id, to, message)
 
 
 def _run_phase(runner: Runner, run: JobRun, name: str) -> None:
@@ -389,6 +403,8 @@ def _mark_phase(runner: Runner, run: JobRun, name: str, *, status: str, **fields
             message=_phase_message(name, status, fields),
             data={"phase": name, **{k: v for k, v in fields.items() if v is not None}},
         )
+    level = logging.WARNING if status == "failed" else logging.INFO
+    log.log(level, "job %s %s", run.job_id, _phase_message(name, status, fields))
 
 
 def _phase_message(name: str, status: str, fields: dict[str, object]) -> str:
@@ -461,6 +477,7 @@ def _commit_phase(
             message=f"{name}: wrote {PHASE_BY_NAME[name].output} ({model}).",
             data={"phase": name, "model": model, "output": PHASE_BY_NAME[name].output},
         )
+    log.info("job %s %s: wrote %s (%s).", run.job_id, name, PHASE_BY_NAME[name].output, model)
 
 
 def _check_completeness(runner: Runner, run: JobRun, body: str) -> None:
