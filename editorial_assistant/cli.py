@@ -22,6 +22,7 @@ from editorial_assistant.db import Database, utcnow
 from editorial_assistant.db import migrate as run_migrations
 from editorial_assistant.errors import AppError, ConfigError
 from editorial_assistant.logs import configure_logging
+from editorial_assistant.ops.commands import tunnel
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -364,6 +365,9 @@ def _database(ctx: click.Context) -> Database:
     with _reported_errors():
         check_schema(database.conn())
     return database
+
+
+cli.add_command(tunnel)
 
 
 def main() -> None:
