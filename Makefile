@@ -8,7 +8,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: all run test lint format typecheck bench clean
+.PHONY: all run test lint format typecheck bench clean lock wheelhouse deb apt-repo
 
 all: test lint
 
@@ -46,5 +46,31 @@ typecheck: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python scripts/bench
 
+# The package: `make wheelhouse` downloads the hash-pinned dependencies (needs PyPI), then
+# `make deb` builds .build/deb/editorial-assistant_<version>_<arch>.deb offline from them.
+LOCKS := packaging/requirements.lock packaging/requirements-build.lock packaging/requirements-test.lock
+
+lock: $(DEV_STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.10 --generate-hashes \
+	  --no-header --quiet -o packaging/requirements.lock
+	echo 'setuptools>=68' | $(BIN)/uv pip compile - --universal --python-version 3.10 \
+	  --generate-hashes --no-header --quiet -o packaging/requirements-build.lock
+	echo 'pytest>=8' | $(BIN)/uv pip compile - -c packaging/requirements.lock --universal \
+	  --python-version 3.10 --generate-hashes --no-header --quiet -o packaging/requirements-test.lock
+
+wheelhouse: $(LOCKS) | $(BIN)/python
+	for lock in $(LOCKS); do \
+	  $(BIN)/python -m pip download --quiet --require-hashes --no-deps --only-binary=:all: \
+	    --dest wheelhouse -r $$lock || exit 1; \
+	done
+	@touch wheelhouse
+
+deb: wheelhouse
+	scripts/build-deb
+
+apt-repo: deb
+	scripts/make-apt-repo .build/deb/*.deb
+
 clean:
-	rm -rf $(VENV) .data build *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .data build *.egg-info .pytest_cache .ruff_cache .mypy_cache .build

@@ -7,6 +7,7 @@ worker as a child process and stops it when the API stops (Ctrl-C reaches both).
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,11 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 
 from editorial_assistant.config import Settings
 from editorial_assistant.db import Database, check_schema
+from editorial_assistant.logs import route_to_service_log
 from editorial_assistant.ops import probe
 from editorial_assistant.ops.systemd import start_pinger, watchdog_seconds
+
+
+class _Logger(GunicornLogger):
+    """gunicorn's error log (and uvicorn's, which copies its handlers) through our handler,
+    so journald gets one entry per message, with its priority, tracebacks included."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        route_to_service_log(self.error_log)
 
 
 class _Gunicorn(BaseApplication):
@@ -50,6 +62,11 @@ def gunicorn_options(
         "errorlog": "-",
         "loglevel": settings.log.level.lower(),
         "proc_name": "editorial-assistant-api",
+        "logger_class": _Logger,
+        # gunicorn 27's control socket would live in $HOME; the units give it no such place.
+        "control_socket_disable": True,
+        # systemd's RuntimeDirectory= is a tmpfs: the right place for worker heartbeats.
+        "worker_tmp_dir": os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0] or None,
         "umask": 0o007,  # the socket is for our group (cloudflared), not for every local user
         "when_ready": lambda server: _watch(endpoint),
     }

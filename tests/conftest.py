@@ -17,6 +17,16 @@ from editorial_assistant.worker import Worker
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "transcripts"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """At package build, prove the suite exercises the built venv, not the source tree."""
+    venv = os.environ.get("EA_TEST_INSTALLED_VENV")
+    if venv:
+        import editorial_assistant
+
+        where = Path(editorial_assistant.__file__).resolve()
+        assert where.is_relative_to(Path(venv).resolve()), f"testing {where}, not {venv}"
+
+
 def corpus_dir() -> Path | None:
     """The station's caption files, when this checkout sits beside ``../shared``."""
     folder = Path(os.environ.get("EA_CORPUS_DIR", CORPUS))

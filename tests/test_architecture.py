@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "editorial_assistant"
+import editorial_assistant
+
+PACKAGE = Path(editorial_assistant.__file__).parent
 FORBIDDEN_IN_SERVICES = ("fastapi", "starlette", "huey", "mcp", "click", "gunicorn")
 SERVICES = sorted(PACKAGE.rglob("service.py"))
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+import editorial_assistant
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
@@ -25,10 +27,11 @@ def test_every_error_code_raised_is_in_the_http_reference() -> None:
     import re
 
     reference = (DOCS / "reference" / "http-api.md").read_text(encoding="utf-8")
-    package = Path(__file__).resolve().parents[1] / "editorial_assistant"
+    package = Path(editorial_assistant.__file__).parent
     codes = set()
     for path in package.rglob("*.py"):
         codes.update(re.findall(r'code\s*=\s*"([a-z_]+)"', path.read_text(encoding="utf-8")))
     codes -= {"bad_request", "http_error", "config_invalid", "llm_error", "transcript_rejected"}
+    codes -= {"snapshot_failed"}  # raised only by `editorial-assistant migrate`
     missing = sorted(code for code in codes if f"`{code}`" not in reference)
     assert not missing, f"error codes missing from docs/reference/http-api.md: {missing}"

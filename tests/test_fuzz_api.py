@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from tests.conftest import SRT, upload
+
+pytestmark = pytest.mark.needs_dev_tools
 
 FUZZ = settings(
     max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)

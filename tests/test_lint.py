@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.needs_dev_tools
+
 ROOT = Path(__file__).resolve().parents[1]
 CHECKS = {
     "ruff check": [

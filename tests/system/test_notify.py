@@ -108,9 +108,7 @@ def test_api_pings_the_watchdog_only_while_its_workers_answer(
             for pid in workers:
                 os.kill(pid, signal.SIGCONT)
         resumed = time.monotonic()
-        wait_for(
-            lambda: "WATCHDOG=1" in notify_socket.lines(since=resumed), "pings to resume", log
-        )
+        wait_for(lambda: "WATCHDOG=1" in notify_socket.lines(since=resumed), "pings to resume", log)
     finally:
         assert stop(api, signal.SIGTERM) == 0
 
