@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -80,11 +81,14 @@ class RequestIdMiddleware:
         request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
+        status = 500
+        began = time.monotonic()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = int(message["status"])
                 message.setdefault("headers", [])
                 MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
@@ -97,6 +101,22 @@ class RequestIdMiddleware:
                     raise
                 response = await _unexpected_error(Request(scope), exc)
                 await response(scope, receive, send_with_id)
+            finally:
+                _access(scope, status, time.monotonic() - began)
+
+
+access_log = logging.getLogger("editorial_assistant.access")
+# Health probes (the watchdog asks every few seconds) are logged at DEBUG only.
+QUIET_PATHS = ("/healthz", "/readyz")
+
+
+def _access(scope: Scope, status: int, seconds: float) -> None:
+    """One line per request, carrying its REQUEST_ID: method, path, status and duration."""
+    path = scope.get("path", "")
+    level = logging.DEBUG if path in QUIET_PATHS else logging.INFO
+    if status >= 500:
+        level = logging.WARNING  # the error itself is logged once, with its traceback
+    access_log.log(level, "%s %s %d %.0f ms", scope.get("method"), path, status, seconds * 1000)
 
 
 def request_id_from(header: str | None) -> str:

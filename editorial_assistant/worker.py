@@ -114,6 +114,8 @@ class _Consumer(Consumer):
         """Why the consumer is not consuming, or None (the watchdog's check)."""
         if self._stopping_jobs.is_set():
             return "stopping"
+        if self.scheduler.ident is None:
+            return "starting"  # Pinger's initial state: not logged as a problem
         if not self.scheduler.is_alive():
             return "the scheduler thread is not running"
         return self.liveness.problem([thread for _, thread in self.worker_threads])

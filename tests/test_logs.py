@@ -386,11 +386,15 @@ def test_a_request_logs_with_its_id_and_an_unexpected_error_once(
     assert response.status_code == 500 and "secret" not in response.text
     assert response.headers["X-Request-ID"] == response.json()["error"]["request_id"] == "boom-1"
     ours = [r for r in records.records if getattr(r, "request_id", None) == "boom-1"]
-    assert [(r.levelname, r.getMessage()) for r in ours] == [
+    assert [(r.levelname, r.getMessage()) for r in ours[:2]] == [
         ("INFO", "about to fail"),
         ("ERROR", "unhandled error on GET /api/boom"),
     ]
-    assert ours[1].exc_info is not None
+    # Then the access line, without a second traceback.
+    assert len(ours) == 3 and ours[2].levelname == "WARNING"
+    assert ours[2].getMessage().startswith("GET /api/boom 500 ")
+    assert ours[1].exc_info is not None and ours[2].exc_info is None
+    assert ours[2].name == "editorial_assistant.access"
 
 
 def test_a_jobs_log_lines_carry_its_job_id_and_phase(
