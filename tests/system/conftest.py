@@ -18,6 +18,7 @@ from tests.system.nspawn import (
     system_tools_missing,
     unpack_rootfs,
 )
+from tests.system.packages import skip_or_fail
 
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -37,7 +38,7 @@ def nspawn_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The base image unpacked once; containers share it read-only through an overlay."""
     reason = system_tools_missing()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     base = unpack_rootfs(ensure_rootfs(), tmp_path_factory.mktemp("nspawn") / "base")
     yield base
     shutil.rmtree(base, ignore_errors=True)

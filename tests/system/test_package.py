@@ -20,9 +20,11 @@ from tests.jobs.test_job_lifecycle import long_srt
 from tests.system.nspawn import Container, system_tools_missing
 from tests.system.packages import (
     NEXT_MIGRATION_NAME,
+    REPO,
     build_tools_missing,
     built,
     current_version,
+    skip_or_fail,
 )
 
 pytestmark = [pytest.mark.system, pytest.mark.nspawn]
@@ -39,7 +41,7 @@ def debs() -> dict[str, Path]:
     """The package of this tree, and a "next" one with one more migration."""
     reason = system_tools_missing() or build_tools_missing()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     return {"current": built("current"), "next": built("next")}
 
 
@@ -155,6 +157,30 @@ def memory_mib(box: Container) -> float:
     rollups = box.run(["cat", *(f"/proc/{pid}/smaps_rollup" for pid in pids)]).stdout
     kib = sum(int(line.split()[1]) for line in rollups.splitlines() if line.startswith("Pss:"))
     return kib / 1024
+
+
+def test_the_package_passes_lintian_and_its_changelog_matches_the_app(
+    debs: dict[str, Path],
+) -> None:
+    import shutil
+    import subprocess
+
+    import editorial_assistant
+
+    if shutil.which("lintian") is None:
+        skip_or_fail("lintian missing (apt install lintian)")
+    checked = subprocess.run(
+        ["lintian", "--fail-on", "error,warning", str(debs["current"])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout[-3000:]
+    changelog = (REPO / "packaging" / "debian" / "changelog").read_text(encoding="utf-8")
+    assert changelog.startswith(f"editorial-assistant ({current_version()}) ")
+    app = editorial_assistant.__version__
+    assert current_version().startswith(app.replace(".dev", "~dev"))
+    assert f"## [{app}]" in (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
 def test_install_starts_a_hardened_service_that_serves_on_its_socket_only(
