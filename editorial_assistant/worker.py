@@ -122,7 +122,11 @@ class _Consumer(Consumer):
 
     def stop(self, graceful: bool = False) -> None:
         self._stopping_jobs.set()
-        notify("STOPPING=1", "STATUS=stopping: running phases finish, then jobs go back")
+        if self._restart:  # SIGHUP: systemd waits for the re-executed worker's READY=1
+            usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+            notify("RELOADING=1", f"MONOTONIC_USEC={usec}", "STATUS=reloading")
+        else:
+            notify("STOPPING=1", "STATUS=stopping: running phases finish, then jobs go back")
         super().stop(graceful=graceful)
 
     def run(self) -> None:

@@ -215,3 +215,24 @@ def test_a_schema_from_a_newer_version_is_refused_with_what_to_do(tmp_path: Path
         assert "newer version wrote it" in refused.stderr
         assert "snapshots/pre-migrate-" in refused.stderr
         assert "Traceback" not in refused.stderr
+
+
+def test_worker_reload_re_executes_in_place_and_says_reloading_then_ready(
+    tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    env = watched(tmp_path, notify_socket, 3)
+    assert run(["migrate"], env).returncode == 0
+    log = tmp_path / "worker.log"
+    worker = start(["worker"], env, log)
+    try:
+        wait_for(lambda: "READY=1" in notify_socket.lines(), "the worker's READY=1", log)
+        sent = time.monotonic()
+        os.kill(worker.pid, signal.SIGHUP)
+        wait_for(lambda: "READY=1" in notify_socket.lines(since=sent), "READY=1 again", log)
+        after = notify_socket.lines(since=sent)
+        assert "RELOADING=1" in after and "STOPPING=1" not in after
+        assert after.index("RELOADING=1") < after.index("READY=1")
+        assert worker.poll() is None  # the same process, re-executed
+    finally:
+        assert stop(worker, signal.SIGINT) == 0
+    assert "re-executing" in log.read_text()

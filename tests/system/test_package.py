@@ -288,6 +288,27 @@ def test_kill_9_of_the_worker_mid_job_loses_nothing_and_the_journal_tells_the_st
     slow_jobs(box)
     job_id = upload(box, "9UNP1972HD.srt", long_srt(3000))
     wait_job(box, job_id, "running")
+    # `systemctl stop` lets the running phase finish, then hands the job back to the queue.
+    box.systemctl("stop", "editorial-assistant-worker.service")
+    assert job(box, job_id)["status"] == "queued"
+    box.systemctl("start", "editorial-assistant-worker.service")
+    wait_job(box, job_id, "running")
+    # `systemctl reload` is a graceful re-exec in place: same unit, same PID, still consuming.
+    before = box.unit_state("editorial-assistant-worker.service")["MainPID"]
+    box.systemctl("reload", "editorial-assistant-worker.service")
+    box.wait_for(
+        lambda: (
+            "re-executing"
+            in box.run(
+                ["journalctl", "-u", "editorial-assistant-worker", "--no-pager", "-o", "cat"]
+            ).stdout
+        ),
+        what="the worker to re-execute itself",
+    )
+    wait_job(box, job_id, "running")
+    state = box.unit_state("editorial-assistant-worker.service")
+    assert state["ActiveState"] == "active" and state["MainPID"] == before
+
     worker = box.unit_state("editorial-assistant-worker.service")["MainPID"]
     box.run(["kill", "-9", worker])
     box.wait_for(
