@@ -8,6 +8,7 @@ happened (0 ok, 1 a request failed, 2 bad usage or configuration).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,13 +45,46 @@ def _fail(exc: AppError, *, status: int) -> None:
     sys.exit(status)
 
 
+# Commands that only read the configuration, never the data folder.
+READ_ONLY_COMMANDS = {"check", "show", "wait-ready", "version"}
+
+
 def _settings(ctx: click.Context) -> Settings:
     settings = ctx.obj.get("settings")
     if settings is None:
         with _reported_errors():
             settings = ctx.obj["settings"] = load_settings(config_file=ctx.obj["config"])
+        if ctx.info_name not in READ_ONLY_COMMANDS:
+            _refuse_foreign_data(settings.data_dir)
         configure_logging(settings.log.level, journal_stream=settings.environ.get("JOURNAL_STREAM"))
     return settings
+
+
+def _refuse_foreign_data(data_dir: Path) -> None:
+    """Root must not write the service's files: SQLite would leave root-owned files behind
+    that the service (running as its own user) can no longer open."""
+    try:
+        owner = data_dir.stat().st_uid
+    except OSError:
+        return
+    if os.geteuid() == 0 and owner != 0:
+        import pwd
+
+        try:
+            user = pwd.getpwuid(owner).pw_name
+        except KeyError:
+            user = str(owner)
+        click.echo(
+            f"error: {data_dir} belongs to {user}; running this as root would leave "
+            "files the service cannot open.",
+            err=True,
+        )
+        click.echo(
+            f"hint: run it as the service user: sudo -u {user} editorial-assistant "
+            f"{' '.join(sys.argv[1:])}",
+            err=True,
+        )
+        sys.exit(2)
 
 
 @click.group(name="editorial-assistant", context_settings=CONTEXT)

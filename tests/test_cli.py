@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -131,3 +132,22 @@ def test_costs_prints_the_month_against_the_budget(tmp_path: Path) -> None:
     assert "of $250.00 spent" in result.output and "by phase:" in result.output
     data = json.loads(invoke(tmp_path, "costs", "--json").output)
     assert data["spent_usd"] == 0 and data["budget_usd"] == 100.0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can be refused for being root")
+def test_root_is_refused_on_the_service_users_data_and_told_how_to_run_it(
+    tmp_path: Path,
+) -> None:
+    import pwd
+
+    data = tmp_path / "data"
+    data.mkdir()
+    nobody = pwd.getpwnam("nobody")
+    os.chown(data, nobody.pw_uid, nobody.pw_gid)
+    env = environment(tmp_path)
+    refused = run(["jobs", "list"], env)
+    assert refused.returncode == 2
+    assert f"error: {data} belongs to nobody" in refused.stderr
+    assert "hint: run it as the service user: sudo -u nobody editorial-assistant" in refused.stderr
+    assert list(data.iterdir()) == []  # nothing was created as root
+    assert run(["config", "check"], env).returncode == 0  # reading the config is fine
