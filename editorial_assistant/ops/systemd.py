@@ -80,7 +80,8 @@ class Pinger:
     def _run(self) -> None:
         while not self.stopped.is_set():
             self.tick()
-            self.stopped.wait(self.interval)
+            # Until READY=1 is out, look again soon: `systemctl start` is waiting for it.
+            self.stopped.wait(0.1 if self.ready_pending else self.interval)
 
     def tick(self) -> None:
         """One health check and, when healthy, one ping."""
