@@ -74,7 +74,9 @@ def release_jobs_of(
         ]
         for job_id in ids:
             job = get_job_or_raise(conn, job_id=job_id)
-            transition(conn, job=job, to="queued", now=now, message=reason)
+            # A graceful hand-back is not a failed attempt (unlike a worker that died).
+            attempts = max(job["attempts"] - 1, 0)
+            transition(conn, job=job, to="queued", now=now, message=reason, attempts=attempts)
             _reset_running_phases(conn, job_id)
     return ids
 

@@ -188,7 +188,9 @@ def _checkpoint(runner: Runner, run: JobRun) -> None:
     if job is None:
         raise Stop("abandoned")
     if runner.stopping.is_set():
-        _finish(runner, run, "queued", "Re-queued: the worker is stopping.")
+        # Not the job's fault: this attempt does not count against jobs.max_attempts.
+        attempts = max(job["attempts"] - 1, 0)
+        _finish(runner, run, "queued", "Re-queued: the worker is stopping.", attempts=attempts)
         raise Stop("released")
     if job["pause_requested"]:
         _finish(runner, run, "paused", "Paused by an editor.", pause_reason="Paused by an editor.")

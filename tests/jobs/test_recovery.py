@@ -84,6 +84,20 @@ def test_a_stopping_worker_gives_its_jobs_back(
     ]
 
 
+def test_graceful_hand_backs_do_not_use_up_a_jobs_attempts(
+    client: TestClient, worker: Worker, settings: Settings
+) -> None:
+    job_id, conn = queued_job(client), connect(settings.database_path)
+    for _stop in range(5):  # five deploys in a row: stop, reload, restart...
+        claim_job(conn, job_id=job_id, worker_id=worker.worker_id, now=utcnow())
+        release_jobs_of(conn, worker_id=worker.worker_id, now=utcnow(), reason="stopping")
+        worker.stopping.set()
+        assert worker.run(job_id) == "released"
+        worker.stopping.clear()
+    assert status(settings, job_id)[:2] == ("queued", 0)
+    assert worker.run(job_id) == "completed"
+
+
 def test_worker_start_rebuilds_the_queue_from_the_jobs_table(
     client: TestClient, worker: Worker
 ) -> None:

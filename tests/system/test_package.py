@@ -309,9 +309,9 @@ def test_kill_9_of_the_worker_mid_job_loses_nothing_and_the_journal_tells_the_st
         ),
         what="the worker to re-execute itself",
     )
+    state = box.wait_for_unit("editorial-assistant-worker.service", ActiveState="active")
+    assert state["MainPID"] == before
     wait_job(box, job_id, "running")
-    state = box.unit_state("editorial-assistant-worker.service")
-    assert state["ActiveState"] == "active" and state["MainPID"] == before
 
     worker = box.unit_state("editorial-assistant-worker.service")["MainPID"]
     box.run(["kill", "-9", worker])
