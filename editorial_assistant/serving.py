@@ -21,7 +21,7 @@ from editorial_assistant.config import Settings
 from editorial_assistant.db import Database, check_schema
 from editorial_assistant.logs import route_to_service_log
 from editorial_assistant.ops import probe
-from editorial_assistant.ops.systemd import start_pinger, watchdog_seconds
+from editorial_assistant.ops.systemd import ping_interval, start_pinger
 
 
 class _Logger(GunicornLogger):
@@ -86,7 +86,8 @@ def _watch(endpoint: probe.Endpoint) -> None:
 
 
 def _probe_timeout() -> float:
-    return min(5.0, max((watchdog_seconds() or 6.0) / 3, 0.5))
+    """A probe must answer within one ping interval (at most 5 s) to count."""
+    return min(5.0, ping_interval())
 
 
 def run_api(

@@ -97,15 +97,10 @@ class _Consumer(Consumer):
         self._on_exit = on_exit
         super().__init__(*args, **kwargs)
 
+    worker_class = _BeatingHueyWorker
+
     def _create_worker(self) -> HueyWorker:
-        worker = _BeatingHueyWorker(
-            huey=self.huey,
-            stop_flag=self.stop_flag,
-            default_delay=self.default_delay,
-            max_delay=self.max_delay,
-            backoff=self.backoff,
-            max_tasks=self.max_tasks,
-        )
+        worker = super()._create_worker()
         worker.liveness = self.liveness
         worker.allowance = max(self.max_delay * 4, 10.0)
         return worker

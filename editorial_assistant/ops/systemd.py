@@ -46,6 +46,11 @@ def watchdog_seconds(pid: int | None = None) -> float | None:
     return int(usec) / 1_000_000
 
 
+def ping_interval() -> float:
+    """How often to check and ping: a third of the watchdog period, within 0.5–10 s."""
+    return min(max((watchdog_seconds() or 6.0) / 3, 0.5), 10.0)
+
+
 class Pinger:
     """A daemon thread that pings the watchdog while ``check()`` returns None.
 
@@ -112,7 +117,7 @@ def start_pinger(
     period = watchdog_seconds()
     if period is None and not (ready_on_first_pass and os.environ.get("NOTIFY_SOCKET")):
         return None
-    interval = min(max((period or 6.0) / 3, 0.5), 10.0)
+    interval = ping_interval()
     pinger = Pinger(
         check, interval=interval, ready_on_first_pass=ready_on_first_pass, status_ok=status_ok
     )
