@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -113,15 +114,25 @@ def test_api_pings_the_watchdog_only_while_its_workers_answer(
         assert stop(api, signal.SIGTERM) == 0
 
 
-def test_worker_is_ready_only_once_it_consumes_and_says_when_it_stops(
-    tmp_path: Path, notify_socket: NotifySocket
-) -> None:
-    env = watched(tmp_path, notify_socket, 3)
+def ready_worker(tmp_path: Path, notify: NotifySocket) -> tuple[subprocess.Popen[bytes], Path]:
+    """A migrated data folder and a worker under a 3 s watchdog that has said READY=1."""
+    env = watched(tmp_path, notify, 3)
     assert run(["migrate"], env).returncode == 0
     log = tmp_path / "worker.log"
     worker = start(["worker"], env, log)
     try:
-        wait_for(lambda: "READY=1" in notify_socket.lines(), "the worker's READY=1", log)
+        wait_for(lambda: "READY=1" in notify.lines(), "the worker's READY=1", log)
+    except AssertionError:
+        stop(worker, signal.SIGKILL)
+        raise
+    return worker, log
+
+
+def test_worker_is_ready_only_once_it_consumes_and_says_when_it_stops(
+    tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    worker, log = ready_worker(tmp_path, notify_socket)
+    try:
         first = next(text for _, text in notify_socket.messages if "READY=1" in text)
         assert "WATCHDOG=1" in first  # READY is sent by the same health check that pings
         assert any(line.startswith("STATUS=consuming with") for line in notify_socket.lines())
@@ -220,12 +231,8 @@ def test_a_schema_from_a_newer_version_is_refused_with_what_to_do(tmp_path: Path
 def test_worker_reload_re_executes_in_place_and_says_reloading_then_ready(
     tmp_path: Path, notify_socket: NotifySocket
 ) -> None:
-    env = watched(tmp_path, notify_socket, 3)
-    assert run(["migrate"], env).returncode == 0
-    log = tmp_path / "worker.log"
-    worker = start(["worker"], env, log)
+    worker, log = ready_worker(tmp_path, notify_socket)
     try:
-        wait_for(lambda: "READY=1" in notify_socket.lines(), "the worker's READY=1", log)
         sent = time.monotonic()
         os.kill(worker.pid, signal.SIGHUP)
         wait_for(lambda: "READY=1" in notify_socket.lines(since=sent), "READY=1 again", log)
