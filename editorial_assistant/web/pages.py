@@ -1,7 +1,7 @@
 """The landing page: what is running, the latest jobs with links to their drafts, how to submit.
 
-Plain server-rendered HTML with every value escaped and no scripts; the full dashboard replaces
-it in a later release.
+Plain server-rendered HTML with every value escaped, no scripts and no inline style (its look
+is ``static/app.css``); the full dashboard replaces it in a later release.
 """
 
 from __future__ import annotations
@@ -10,13 +10,6 @@ from html import escape
 from typing import Any
 
 from editorial_assistant import __version__
-
-STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
-    "color:#1a1a1a}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:"
-    ".3rem .5rem;border-bottom:1px solid #ccc}code,pre{background:#f2f2f2;padding:.1rem .3rem}"
-    "a{color:#0645ad}"
-)
 
 
 def landing_page(jobs: list[dict[str, Any]], outputs: dict[int, list[str]], base: str) -> str:
@@ -31,7 +24,7 @@ def landing_page(jobs: list[dict[str, Any]], outputs: dict[int, list[str]], base
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport "
         f"content='width=device-width,initial-scale=1'><title>Editorial Assistant</title>"
-        f"<style>{STYLE}</style></head><body><h1>Editorial Assistant</h1>"
+        f"<link rel=stylesheet href=/static/app.css></head><body><h1>Editorial Assistant</h1>"
         f"<p>Version {escape(__version__)} is running. Submit a caption file:</p>"
         f"<pre>curl -F file=@captions.srt {escape(base)}/api/transcripts</pre>"
         f"<p>or <code>editorial-assistant submit captions.srt</code>. The API is described at "
