@@ -16,15 +16,21 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from editorial_assistant import __version__
+from editorial_assistant.audit.router import router as audit_router
+from editorial_assistant.auth.admin_router import router as admin_router
+from editorial_assistant.auth.control import AccessControl
+from editorial_assistant.auth.router import router as auth_router
+from editorial_assistant.auth.rules import LoginRequired
 from editorial_assistant.config import Settings
 from editorial_assistant.costs.router import router as costs_router
 from editorial_assistant.db import Database, utcnow
@@ -34,6 +40,8 @@ from editorial_assistant.jobs.tasks import JobQueue, make_huey
 from editorial_assistant.logs import log_context
 from editorial_assistant.ops.router import router as ops_router
 from editorial_assistant.transcripts.router import router as transcripts_router
+from editorial_assistant.web.docs import router as docs_router
+from editorial_assistant.web.hygiene import install_hygiene
 from editorial_assistant.web.router import router as web_router
 
 log = logging.getLogger(__name__)
@@ -52,16 +60,40 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         title="Editorial Assistant",
         version=__version__,
         description="Caption files in, LLM-drafted editorial material out.",
+        openapi_url=None,  # served by web.docs behind sign-in
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
+    app.state.access = AccessControl(settings)
     app.state.db = Database(settings.database_path)
     app.state.queue = JobQueue(make_huey(settings))
     app.state.clock = clock
-    for router in (ops_router, transcripts_router, jobs_router, costs_router, web_router):
+    routers = (
+        ops_router,
+        auth_router,
+        admin_router,
+        audit_router,
+        transcripts_router,
+        jobs_router,
+        costs_router,
+        docs_router,
+        web_router,
+    )
+    for router in routers:
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
+    install_hygiene(
+        app,
+        max_body_bytes=settings.api.max_body_bytes,
+        max_upload_bytes=settings.intake.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
+    )
     return app
+
+
+# Room for the multipart framing and form fields around an uploaded caption file.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 class RequestIdMiddleware:
@@ -129,6 +161,7 @@ def request_id_from(header: str | None) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     """Render every failure in the shared error shape (unexpected ones: ``RequestIdMiddleware``)."""
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
@@ -155,7 +188,14 @@ def _render(request: Request, error: AppError, status: int) -> JSONResponse:
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return _render(request, exc, exc.status)
+    response = _render(request, exc, exc.status)
+    response.headers.update(exc.headers)
+    return response
+
+
+async def _login_required(request: Request, exc: Exception) -> RedirectResponse:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(f"/login?next={quote(exc.path)}", status_code=303)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -8,83 +8,33 @@ happened (0 ok, 1 a request failed, 2 bad usage or configuration).
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from editorial_assistant import __version__
-from editorial_assistant.config import Settings, load_settings
-from editorial_assistant.db import Database, utcnow
+from editorial_assistant.audit.commands import audit
+from editorial_assistant.audit.events import Action
+from editorial_assistant.audit.service import record
+from editorial_assistant.auth.commands import api_key, bootstrap_admin, project, user
+from editorial_assistant.cli_support import (
+    CONTEXT,
+    database_of,
+    operator,
+    reported_errors,
+    settings_of,
+)
+from editorial_assistant.config import load_settings
+from editorial_assistant.db import Database, latest_version, schema_version, transaction, utcnow
 from editorial_assistant.db import migrate as run_migrations
-from editorial_assistant.errors import AppError, ConfigError
-from editorial_assistant.logs import configure_logging
+from editorial_assistant.errors import ConfigError
 from editorial_assistant.ops.commands import tunnel
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-@contextmanager
-def _reported_errors() -> Iterator[None]:
-    try:
-        yield
-    except ConfigError as exc:
-        _fail(exc, status=2)
-    except AppError as exc:
-        _fail(exc, status=1)
-
-
-def _fail(exc: AppError, *, status: int) -> None:
-    click.echo(f"error: {exc.message}", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
-    sys.exit(status)
-
-
-# Commands that only read the configuration, never the data folder.
-READ_ONLY_COMMANDS = {"check", "show", "wait-ready", "version"}
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings = ctx.obj.get("settings")
-    if settings is None:
-        with _reported_errors():
-            settings = ctx.obj["settings"] = load_settings(config_file=ctx.obj["config"])
-        if ctx.info_name not in READ_ONLY_COMMANDS:
-            _refuse_foreign_data(settings.data_dir)
-        configure_logging(settings.log.level, journal_stream=settings.environ.get("JOURNAL_STREAM"))
-    return settings
-
-
-def _refuse_foreign_data(data_dir: Path) -> None:
-    """Root must not write the service's files: SQLite would leave root-owned files behind
-    that the service (running as its own user) can no longer open."""
-    try:
-        owner = data_dir.stat().st_uid
-    except OSError:
-        return
-    if os.geteuid() == 0 and owner != 0:
-        import pwd
-
-        try:
-            user = pwd.getpwuid(owner).pw_name
-        except KeyError:
-            user = str(owner)
-        click.echo(
-            f"error: {data_dir} belongs to {user}; running this as root would leave "
-            "files the service cannot open.",
-            err=True,
-        )
-        click.echo(
-            f"hint: run it as the service user: sudo -u {user} editorial-assistant "
-            f"{' '.join(sys.argv[1:])}",
-            err=True,
-        )
-        sys.exit(2)
+_reported_errors = reported_errors
+_settings = settings_of
 
 
 @click.group(name="editorial-assistant", context_settings=CONTEXT)
@@ -115,6 +65,8 @@ def migrate(ctx: click.Context) -> None:
     settings = _settings(ctx)
     with _reported_errors():
         applied = run_migrations(settings.database_path, snapshot_dir=settings.snapshot_dir)
+    if applied:
+        _audit(ctx, Action.SCHEMA_MIGRATED, "database", details={"applied": applied})
     click.echo(f"applied {', '.join(applied)}" if applied else "database is up to date")
 
 
@@ -195,6 +147,8 @@ def serve(
     settings = _settings(ctx)
     with _reported_errors():
         run_migrations(settings.database_path, snapshot_dir=settings.snapshot_dir)
+        base = f"http://{host or settings.api.host}:{port or settings.api.port}"
+        bootstrap_admin(settings, base=None if uds else base, echo=click.echo)
         run_together(
             settings, host=host, port=port, uds=uds, workers=workers, config=ctx.obj["config"]
         )
@@ -235,6 +189,7 @@ def submit(
             force=force,
             timestamps=timestamps,
             as_json=as_json,
+            who=operator(),
             echo=click.echo,
         )
     sys.exit(1 if refused else 0)
@@ -288,7 +243,15 @@ def _action_command(name: str, summary: str) -> None:
         from editorial_assistant.jobs.commands import act
 
         with _reported_errors():
-            act(_settings(ctx), _database(ctx), name, job_id=job_id, now=utcnow(), echo=click.echo)
+            act(
+                _settings(ctx),
+                _database(ctx),
+                name,
+                job_id=job_id,
+                who=operator(),
+                now=utcnow(),
+                echo=click.echo,
+            )
 
 
 for _name, _summary in (
@@ -321,6 +284,7 @@ def jobs_retry_phase(ctx: click.Context, job_id: int, phase: str, tier: int | No
             job_id=job_id,
             phase=phase,
             tier=tier,
+            who=operator(),
             now=utcnow(),
             echo=click.echo,
         )
@@ -358,6 +322,7 @@ def models_refresh(ctx: click.Context) -> None:
             now=utcnow(),
             api_key=settings.secret("openrouter_api_key"),
         )
+    _audit(ctx, Action.PRICES_REFRESHED, "prices", details={"models": count, "file": str(path)})
     click.echo(f"wrote prices of {count} models to {path}")
 
 
@@ -392,16 +357,20 @@ def config_show(ctx: click.Context) -> None:
     click.echo(json.dumps(_settings(ctx).model_dump(mode="json"), indent=2))
 
 
-def _database(ctx: click.Context) -> Database:
-    from editorial_assistant.db import check_schema
-
-    database = Database(_settings(ctx).database_path)
-    with _reported_errors():
-        check_schema(database.conn())
-    return database
+_database = database_of
 
 
-cli.add_command(tunnel)
+def _audit(ctx: click.Context, action: Action, resource_type: str, **kw: Any) -> None:
+    """Record a change made outside the database (there is no log to write before migrating)."""
+    conn = Database(_settings(ctx).database_path).conn()
+    if schema_version(conn) != latest_version():
+        return
+    with transaction(conn):
+        record(conn, who=operator(), action=action, now=utcnow(), resource_type=resource_type, **kw)
+
+
+for _group in (tunnel, user, api_key, project, audit):
+    cli.add_command(_group)
 
 
 def main() -> None:

@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.config import JsonDict
 
 from editorial_assistant.errors import ConfigError
@@ -28,6 +37,8 @@ else:  # pragma: no cover - Python 3.10 on Ubuntu 22.04
     import tomli as tomllib
 
 DEFAULT_CONFIG_FILE = Path("/etc/editorial-assistant/editorial-assistant.toml")
+# "10/minute", "600/hour", "5/second", "30/day" or "20/15s".
+RATE_PATTERN = r"^[1-9][0-9]{0,6}/([1-9][0-9]{0,5}s|second|minute|hour|day)$"
 
 
 class Section(BaseModel):
@@ -53,6 +64,18 @@ class ApiSettings(Section):
     )
     graceful_timeout_seconds: int = setting(
         30, "Seconds gunicorn lets in-flight requests finish on stop.", ge=1, le=600
+    )
+    public_url: str = setting(
+        "",
+        "The address people open the service at, such as https://editorial.example.org (the "
+        "tunnel's hostname); used in one-time sign-in links. Empty means http://host:port.",
+        pattern=r"^(https?://[A-Za-z0-9.:\[\]-]+)?$",
+    )
+    max_body_bytes: int = setting(
+        1_000_000,
+        "Largest request body other than a caption upload (see `intake.max_upload_bytes`).",
+        ge=1_000,
+        le=100_000_000,
     )
 
     @field_validator("socket", mode="before")
@@ -247,6 +270,95 @@ class WorkerSettings(Section):
     )
 
 
+class AuthSettings(Section):
+    mode: Literal["access", "local", "keys-only"] = setting(
+        "local",
+        "How people sign in: `access` (Cloudflare Access in front; the service verifies its "
+        "token on every request), `local` (accounts with passwords and sessions) or `keys-only` "
+        "(API keys only, no browser sign-in). API keys work in every mode.",
+        env="EA_AUTH_MODE",
+    )
+    access_team_domain: str = setting(
+        "",
+        "Cloudflare Access team domain, such as `station.cloudflareaccess.com` (access mode).",
+        env="EA_ACCESS_TEAM_DOMAIN",
+    )
+    access_aud: str = setting(
+        "",
+        "The Access application's AUD tag (access mode).",
+        env="EA_ACCESS_AUD",
+    )
+    access_certs_url: str = setting(
+        "",
+        "Where the team's signing keys are fetched; empty means "
+        "`https://<team domain>/cdn-cgi/access/certs`.",
+        env="EA_ACCESS_CERTS_URL",
+    )
+    access_auto_provision: bool = setting(
+        False,
+        "Create an account on first sign-in for an Access user nobody has added yet.",
+    )
+    access_default_role: Literal["viewer", "editor"] = setting(
+        "viewer", "Role given to accounts created by `access_auto_provision`."
+    )
+    session_idle_minutes: int = setting(
+        60, "A browser session ends after this long without a request.", ge=5, le=1440
+    )
+    session_absolute_hours: int = setting(
+        12, "A browser session ends this long after sign-in, however busy.", ge=1, le=720
+    )
+    lockout_threshold: int = setting(
+        5, "Failed sign-ins in a row that lock an account.", ge=1, le=100
+    )
+    lockout_minutes: int = setting(
+        15,
+        "How long a locked account stays locked (an admin can unlock it sooner).",
+        ge=1,
+        le=10_080,
+    )
+    cookie_secure: Literal["auto", "always", "never"] = setting(
+        "auto",
+        "Mark the session cookie Secure: `auto` does when the request came over HTTPS "
+        "(through the tunnel), `always`, or `never`.",
+    )
+
+    @model_validator(mode="after")
+    def _access_needs_team_and_aud(self) -> AuthSettings:
+        if self.mode != "access":
+            return self
+        if not TEAM_DOMAIN.fullmatch(self.access_team_domain.strip().lower()):
+            raise ValueError(
+                f"access_team_domain is {self.access_team_domain!r}; access mode needs the "
+                "team domain, such as station.cloudflareaccess.com (Zero Trust > Settings)"
+            )
+        if not AUD_TAG.fullmatch(self.access_aud.strip()):
+            raise ValueError(
+                f"access_aud is {self.access_aud!r}; access mode needs the application's AUD tag "
+                "(64 hexadecimal characters, Access > Applications > Overview)"
+            )
+        return self
+
+
+TEAM_DOMAIN = re.compile(r"(https://)?[a-z0-9][a-z0-9-]{0,62}\.cloudflareaccess\.com/?")
+AUD_TAG = re.compile(r"[0-9a-f]{64}")
+
+
+class RateLimitSettings(Section):
+    enabled: bool = setting(True, "Apply the rate limits below.")
+    login: str = setting("10/minute", "Sign-in attempts per client address.", pattern=RATE_PATTERN)
+    read: str = setting(
+        "600/minute", "Reads (GET) per client address and per caller.", pattern=RATE_PATTERN
+    )
+    write: str = setting(
+        "120/minute",
+        "Changes (POST, PATCH, PUT, DELETE) per client address and per caller.",
+        pattern=RATE_PATTERN,
+    )
+    upload: str = setting(
+        "30/minute", "Caption file uploads per client address and per caller.", pattern=RATE_PATTERN
+    )
+
+
 class LogSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = setting("INFO", "Log level.")
 
@@ -268,8 +380,12 @@ class Settings(Section):
     jobs: JobSettings = JobSettings()
     worker: WorkerSettings = WorkerSettings()
     log: LogSettings = LogSettings()
+    auth: AuthSettings = AuthSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
     environ: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
     sources: tuple[str, ...] = Field(default=(), exclude=True)
+    # Secrets read before the CLI gives up root (see ``remember_secrets``).
+    _remembered: dict[str, str | None] = PrivateAttr(default_factory=dict)
 
     @property
     def database_path(self) -> Path:
@@ -287,18 +403,53 @@ class Settings(Section):
         return self.data_dir / "snapshots"
 
     def secret(self, name: str) -> str | None:
-        """A secret from systemd credentials, ``EA_<NAME>_FILE`` or ``EA_<NAME>``."""
+        """A secret from systemd credentials, ``EA_<NAME>_FILE``, ``EA_<NAME>``, or (for the
+        CLI run as root) the credentials folder the units load them from."""
+        if name in self._remembered:
+            return self._remembered[name]
         env = self.environ
         upper = f"EA_{name.upper()}"
         for path in (_credential_path(env, name), env.get(f"{upper}_FILE")):
             if path and Path(path).is_file():
                 return Path(path).read_text(encoding="utf-8").strip() or None
-        return env.get(upper) or None
+        return env.get(upper) or _stored_credential(env, name)
+
+    def remember_secrets(self, names: Iterable[str]) -> None:
+        """Read these secrets now, while the process may (root), and keep them for later."""
+        for name in names:
+            self._remembered[name] = self.secret(name)
 
 
 def _credential_path(env: Mapping[str, str], name: str) -> str | None:
     folder = env.get("CREDENTIALS_DIRECTORY")
     return str(Path(folder) / name) if folder else None
+
+
+# Where `editorial-assistant secret set` writes and the units load credentials from (root only).
+CREDENTIALS_DIR = Path("/etc/editorial-assistant/credentials")
+
+
+def _stored_credential(env: Mapping[str, str], name: str) -> str | None:
+    """``<name>`` or ``<name>.cred`` (decrypted by ``systemd-creds``) when this process may
+    read the credentials folder, which only root can outside tests."""
+    folder = Path(env.get("EA_CREDENTIALS_DIR") or CREDENTIALS_DIR)
+    try:
+        plain = folder / name
+        if plain.is_file():
+            return plain.read_text(encoding="utf-8").strip() or None
+        encrypted = folder / f"{name}.cred"
+        if not encrypted.is_file():
+            return None
+    except OSError:  # not root: the folder is 0700
+        return None
+    import subprocess
+
+    done = subprocess.run(
+        ["systemd-creds", f"--name={name}", "decrypt", str(encrypted), "-"],
+        capture_output=True,
+        check=False,
+    )
+    return done.stdout.decode("utf-8").strip() or None if done.returncode == 0 else None
 
 
 def iter_settings(
@@ -394,4 +545,11 @@ def _describe(error: Mapping[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         return f"{name}: unknown setting (check the spelling against the configuration reference)"
     value = error.get("input")
+    if error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] == RATE_PATTERN:
+        return (
+            f"{name} = {value!r}: must be a count per period such as 10/minute "
+            "(N/second, N/minute, N/hour, N/day or N/<seconds>s)"
+        )
+    if isinstance(value, Mapping):  # a whole section failed a cross-field check
+        return f"{name}: {error['msg'].removeprefix('Value error, ')}"
     return f"{name} = {value!r}: {error['msg']}"

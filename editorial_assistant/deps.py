@@ -12,6 +12,7 @@ from datetime import datetime
 
 from fastapi import Request
 
+from editorial_assistant.audit.service import Who
 from editorial_assistant.config import Settings
 from editorial_assistant.jobs.tasks import JobQueue
 
@@ -35,3 +36,8 @@ async def queue(request: Request) -> JobQueue:
 async def now(request: Request) -> datetime:
     """The current time from the application's clock."""
     return request.app.state.clock()
+
+
+async def who(request: Request) -> Who:
+    """Who is behind this request, for the audit log (set by the route's access rule)."""
+    return request.state.who

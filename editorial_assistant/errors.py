@@ -16,6 +16,7 @@ class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
     hint: str = ""
+    headers: dict[str, str] = {}  # noqa: RUF012  # extra response headers, never mutated
 
     def __init__(
         self,
@@ -69,6 +70,32 @@ class TranscriptRejected(AppError):
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
+
+
+class Unauthenticated(AppError):
+    """No credentials, or credentials that prove nothing (401)."""
+
+    status = 401
+    code = "unauthenticated"
+    headers = {"WWW-Authenticate": 'Bearer realm="editorial-assistant"'}  # noqa: RUF012  # read only
+
+
+class Forbidden(AppError):
+    """The caller is known but may not do this (403)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class RateLimited(AppError):
+    """Too many requests; ``Retry-After`` says when to try again (429)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]  # the base's keywords
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class ConfigError(AppError):

@@ -65,6 +65,9 @@ def gunicorn_options(
         "logger_class": _Logger,
         # gunicorn 27's control socket would live in $HOME; the units give it no such place.
         "control_socket_disable": True,
+        # Proxy headers are read by web.hygiene alone (it prefers Cf-Connecting-Ip and checks
+        # that it is an address); uvicorn would otherwise rewrite the client from X-Forwarded-For.
+        "forwarded_allow_ips": "",
         # systemd's RuntimeDirectory= is a tmpfs: the right place for worker heartbeats.
         "worker_tmp_dir": os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0] or None,
         "umask": 0o007,  # the socket is for our group (cloudflared), not for every local user

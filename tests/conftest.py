@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from editorial_assistant.app import create_app
+from editorial_assistant.audit.service import Who
+from editorial_assistant.auth.keyring import load_keyring
+from editorial_assistant.auth.keys import create_key
+from editorial_assistant.auth.users import create_user, get_user
 from editorial_assistant.config import Settings, load_settings
-from editorial_assistant.db import migrate
+from editorial_assistant.db import connect, migrate, utcnow
 from editorial_assistant.worker import Worker
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "transcripts"
@@ -42,11 +48,21 @@ def corpus() -> Path:
 
 
 def make_settings(tmp_path: Path, **env: str) -> Settings:
-    """Settings that read no /etc file and write only under ``tmp_path``."""
+    """Settings that read no /etc file and write only under ``tmp_path``.
+
+    Rate limits are off unless a test turns them on (``EA_RATE_LIMITS_ENABLED="true"``): many
+    tests send more requests from one address than a person would.
+    """
     config = tmp_path / "config.toml"
     if not config.exists():
         config.write_text("", encoding="utf-8")
-    environ = {"EA_DATA_DIR": str(tmp_path / "data"), "EA_CONFIG": str(config), **env}
+    environ = {
+        "EA_DATA_DIR": str(tmp_path / "data"),
+        "EA_CONFIG": str(config),
+        "EA_CREDENTIALS_DIR": str(tmp_path / "no-credentials"),
+        "EA_RATE_LIMITS_ENABLED": "false",
+        **env,
+    }
     return load_settings(environ)
 
 
@@ -57,10 +73,51 @@ def settings(tmp_path: Path) -> Settings:
     return settings
 
 
+def add_persona(settings: Settings, username: str, role: str, **user: str) -> str:
+    """Create an account and an API key that belongs to it; return the key."""
+    conn = connect(settings.database_path)
+    try:
+        who = Who("test")
+        if get_user(conn, username=username) is None:
+            create_user(conn, username=username, role=role, who=who, now=utcnow(), **user)
+        key, _row = create_key(
+            conn,
+            name=f"{username}-key",
+            role=role,
+            username=username,
+            keyring=load_keyring(settings),
+            who=who,
+            now=utcnow(),
+        )
+    finally:
+        conn.close()
+    return key
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The header that sends an API key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+@contextmanager
+def admin_client(settings: Settings, **options: Any) -> Iterator[TestClient]:
+    """The real app in process, signed in as alice (admin) with her API key."""
+    key = add_persona(settings, "alice", "admin", email="alice@station.example")
+    with TestClient(create_app(settings), headers=bearer(key), **options) as client:
+        yield client
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with admin_client(settings, raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def anonymous(client: TestClient) -> Iterator[TestClient]:
+    """The same app as ``client``, with no credentials."""
+    with TestClient(client.app, raise_server_exceptions=False) as other:
+        yield other
 
 
 @pytest.fixture

@@ -9,13 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from editorial_assistant import deps
+from editorial_assistant.auth.rules import allow
 from editorial_assistant.config import Settings
 from editorial_assistant.costs.service import cost_summary
 
 router = APIRouter(prefix="/api", tags=["costs"])
 
 
-@router.get("/costs")
+@router.get("/costs", dependencies=[allow("viewer")])
 def costs(
     conn: sqlite3.Connection = Depends(deps.conn),
     settings: Settings = Depends(deps.settings),

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from editorial_assistant.audit.events import JOB_ACTIONS, Action
+from editorial_assistant.audit.service import Who, audited
 from editorial_assistant.config import Settings
 from editorial_assistant.db import Database
 from editorial_assistant.jobs import service
@@ -49,10 +51,26 @@ def print_job(db: Database, *, job_id: int, as_json: bool, echo: Echo) -> None:
 
 
 def act(
-    settings: Settings, db: Database, action: str, *, job_id: int, now: datetime, echo: Echo
+    settings: Settings,
+    db: Database,
+    action: str,
+    *,
+    job_id: int,
+    who: Who,
+    now: datetime,
+    echo: Echo,
 ) -> None:
     """Pause, resume, cancel or retry a job and say what it is now."""
-    if ACTIONS[action](db.conn(), job_id=job_id, now=now):
+    with audited(
+        db.conn(),
+        who=who,
+        action=JOB_ACTIONS[action],
+        now=now,
+        resource_type="job",
+        resource_id=job_id,
+    ):
+        changed = ACTIONS[action](db.conn(), job_id=job_id, now=now)
+    if changed:
         _enqueue(settings, db, job_id)
     job = get_job_or_raise(db.conn(), job_id=job_id)
     note = " (stops after its current step)" if job["pause_requested"] else ""
@@ -66,11 +84,21 @@ def retry_one_phase(
     job_id: int,
     phase: str,
     tier: int | None,
+    who: Who,
     now: datetime,
     echo: Echo,
 ) -> None:
     """Queue one phase of a job to run again."""
-    service.retry_phase(db.conn(), job_id=job_id, phase=phase, tier=tier, now=now)
+    with audited(
+        db.conn(),
+        who=who,
+        action=Action.PHASE_RETRIED,
+        now=now,
+        resource_type="job",
+        resource_id=job_id,
+    ) as details:
+        details.update(phase=phase, tier=tier)
+        service.retry_phase(db.conn(), job_id=job_id, phase=phase, tier=tier, now=now)
     _enqueue(settings, db, job_id)
     echo(f"job {job_id} is queued to run {phase} again")
 

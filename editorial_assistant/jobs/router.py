@@ -10,6 +10,9 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from editorial_assistant import deps
+from editorial_assistant.audit.events import JOB_ACTIONS, Action
+from editorial_assistant.audit.service import Who, audited
+from editorial_assistant.auth.rules import allow, job_project
 from editorial_assistant.config import Settings
 from editorial_assistant.errors import ErrorOut
 from editorial_assistant.jobs import service
@@ -32,9 +35,11 @@ ACTIONS = {
     "cancel": service.cancel_job,
     "retry": service.retry_job,
 }
+READ = [allow("viewer", project=job_project)]
+CHANGE = [allow("editor", project=job_project)]
 
 
-@router.get("", response_model=JobPage)
+@router.get("", response_model=JobPage, dependencies=[allow("viewer")])
 def list_jobs(
     conn: sqlite3.Connection = Depends(deps.conn),
     status: Annotated[str | None, Query(description="Only jobs in this state.")] = None,
@@ -49,27 +54,31 @@ def list_jobs(
     return {"jobs": jobs, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/{job_id}", response_model=JobOut)
+@router.get("/{job_id}", response_model=JobOut, dependencies=READ)
 def get_job(job_id: JobId, conn: sqlite3.Connection = Depends(deps.conn)) -> dict[str, object]:
     """One job with its phases, costs and outputs."""
     return service.job_detail(conn, job_id=job_id)
 
 
-@router.post("/{job_id}/{action}", response_model=JobOut)
+@router.post("/{job_id}/{action}", response_model=JobOut, dependencies=CHANGE)
 def act_on_job(
     job_id: JobId,
     action: Annotated[str, Path(pattern="^(pause|resume|cancel|retry)$")],
     conn: sqlite3.Connection = Depends(deps.conn),
     queue: JobQueue = Depends(deps.queue),
     now: datetime = Depends(deps.now),
+    who: Who = Depends(deps.who),
 ) -> dict[str, object]:
     """Pause, resume, cancel or retry a job."""
-    if ACTIONS[action](conn, job_id=job_id, now=now):
+    event = JOB_ACTIONS[action]
+    with audited(conn, who=who, action=event, now=now, resource_type="job", resource_id=job_id):
+        changed = ACTIONS[action](conn, job_id=job_id, now=now)
+    if changed:
         queue.enqueue(job_id, get_job_or_raise(conn, job_id=job_id)["priority"])
     return service.job_detail(conn, job_id=job_id)
 
 
-@router.post("/{job_id}/phases/{phase}/retry", response_model=JobOut)
+@router.post("/{job_id}/phases/{phase}/retry", response_model=JobOut, dependencies=CHANGE)
 def retry_phase(
     job_id: JobId,
     phase: Annotated[str, Path(max_length=40)],
@@ -77,29 +86,45 @@ def retry_phase(
     conn: sqlite3.Connection = Depends(deps.conn),
     queue: JobQueue = Depends(deps.queue),
     now: datetime = Depends(deps.now),
+    who: Who = Depends(deps.who),
 ) -> dict[str, object]:
     """Run one phase again, optionally at a forced tier; the previous output is kept."""
     tier = body.tier if body else None
-    service.retry_phase(conn, job_id=job_id, phase=phase, tier=tier, now=now)
+    with audited(
+        conn, who=who, action=Action.PHASE_RETRIED, now=now, resource_type="job", resource_id=job_id
+    ) as details:
+        details.update(phase=phase, tier=tier)
+        service.retry_phase(conn, job_id=job_id, phase=phase, tier=tier, now=now)
     queue.enqueue(job_id, get_job_or_raise(conn, job_id=job_id)["priority"])
     return service.job_detail(conn, job_id=job_id)
 
 
-@router.patch("/{job_id}", response_model=JobOut)
+@router.patch("/{job_id}", response_model=JobOut, dependencies=CHANGE)
 def change_priority(
     job_id: JobId,
     body: PriorityIn,
     conn: sqlite3.Connection = Depends(deps.conn),
     queue: JobQueue = Depends(deps.queue),
     now: datetime = Depends(deps.now),
+    who: Who = Depends(deps.who),
 ) -> dict[str, object]:
     """Change a job's priority."""
-    if service.set_priority(conn, job_id=job_id, priority=body.priority, now=now):
+    with audited(
+        conn,
+        who=who,
+        action=Action.PRIORITY_CHANGED,
+        now=now,
+        resource_type="job",
+        resource_id=job_id,
+    ) as details:
+        details["priority"] = body.priority
+        changed = service.set_priority(conn, job_id=job_id, priority=body.priority, now=now)
+    if changed:
         queue.enqueue(job_id, body.priority)
     return service.job_detail(conn, job_id=job_id)
 
 
-@router.get("/{job_id}/events", response_model=EventPage)
+@router.get("/{job_id}/events", response_model=EventPage, dependencies=READ)
 def job_events(
     job_id: JobId,
     conn: sqlite3.Connection = Depends(deps.conn),
@@ -114,6 +139,7 @@ def job_events(
     "/{job_id}/outputs/{name}",
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/markdown": {}}}},
+    dependencies=READ,
 )
 def job_output(
     job_id: JobId,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from editorial_assistant.audit.service import Who
 from editorial_assistant.config import Settings
 from editorial_assistant.db import Database, check_schema, utcnow
 from editorial_assistant.errors import AppError
@@ -23,6 +24,7 @@ def submit_files(
     force: bool,
     timestamps: bool,
     as_json: bool,
+    who: Who,
     echo: Callable[..., None],
 ) -> int:
     """Submit each file, print one line (or JSON object) per file; return how many were refused."""
@@ -32,7 +34,7 @@ def submit_files(
     refused = 0
     for path in files:
         try:
-            result = _submit_one(settings, conn, queue, path, priority, force, timestamps)
+            result = _submit_one(settings, conn, queue, path, priority, force, timestamps, who)
         except AppError as exc:
             refused += 1
             _print_refusal(path, exc, as_json, echo)
@@ -49,6 +51,7 @@ def _submit_one(
     priority: int,
     force: bool,
     timestamps: bool,
+    who: Who,
 ) -> dict[str, Any]:
     with open(path, "rb") as handle:
         data = handle.read(settings.intake.max_upload_bytes + 1)
@@ -62,6 +65,7 @@ def _submit_one(
         priority=priority,
         force=force,
         want_timestamps=timestamps,
+        who=who,
     )
     queue.enqueue(result["job"]["id"], priority)
     return result

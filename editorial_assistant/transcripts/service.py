@@ -15,6 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from editorial_assistant.audit.events import Action
+from editorial_assistant.audit.service import Who, record
+from editorial_assistant.auth.grants import claim_project
 from editorial_assistant.db import timestamp, transaction
 from editorial_assistant.errors import Conflict, InvalidInput, NotFound
 from editorial_assistant.jobs.events import record_event
@@ -38,8 +41,14 @@ def submit_transcript(
     priority: int = 0,
     force: bool = False,
     want_timestamps: bool = False,
+    who: Who | None = None,
+    owner_id: int | None = None,
 ) -> dict[str, Any]:
-    """Validate, store and queue one caption file; return its transcript and job rows."""
+    """Validate, store and queue one caption file; return its transcript and job rows.
+
+    The audit entry (``who``) and the submitter's ownership of a new Media ID (``owner_id``)
+    are written in the same transaction as the rows.
+    """
     filename = _clean_filename(filename)
     if priority not in PRIORITY_RANGE:
         raise InvalidInput(
@@ -59,6 +68,18 @@ def submit_transcript(
                 (str(stored.relative_to(data_dir)), transcript_id),
             )
             job_id = _insert_job(conn, transcript_id, media_id, priority, want_timestamps, now)
+            if owner_id is not None:
+                claim_project(conn, user_id=owner_id, media_id=media_id, now=now)
+            if who is not None:
+                record(
+                    conn,
+                    who=who,
+                    action=Action.TRANSCRIPT_SUBMITTED,
+                    now=now,
+                    resource_type="job",
+                    resource_id=job_id,
+                    details={"media_id": media_id, "file": filename, "force": force},
+                )
         except BaseException:
             stored.unlink(missing_ok=True)
             raise

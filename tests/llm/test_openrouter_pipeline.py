@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from editorial_assistant.app import create_app
 from editorial_assistant.config import Settings
 from editorial_assistant.db import migrate
 from editorial_assistant.worker import Worker
-from tests.conftest import SRT, make_settings, upload
+from tests.conftest import SRT, admin_client, make_settings, upload
 from tests.fakes.openrouter import FakeOpenRouter, RecordedRequest
 from tests.jobs.test_job_lifecycle import long_srt
 
@@ -57,7 +56,7 @@ def openrouter_settings(tmp_path: Path, fake: FakeOpenRouter, **env: str) -> Set
 @pytest.fixture
 def setup(tmp_path: Path, fake: FakeOpenRouter) -> Iterator[tuple[TestClient, Worker]]:
     settings = openrouter_settings(tmp_path, fake)
-    with TestClient(create_app(settings)) as client:
+    with admin_client(settings) as client:
         yield client, Worker(settings)
 
 
@@ -102,7 +101,7 @@ def test_the_model_actually_used_is_recorded(tmp_path: Path) -> None:
         served_model=lambda slug: f"{slug}-2025-01-01", model_prices=prices
     ) as fake:
         settings = openrouter_settings(tmp_path, fake)
-        with TestClient(create_app(settings)) as client:
+        with admin_client(settings) as client:
             job_id = submit(client)
             Worker(settings).run(job_id)
         rows = calls(settings, job_id)
@@ -115,7 +114,7 @@ def test_a_rejected_key_fails_the_phase_without_trying_other_models(
     tmp_path: Path, fake: FakeOpenRouter
 ) -> None:
     settings = openrouter_settings(tmp_path, fake, EA_OPENROUTER_API_KEY="sk-or-v1-bad")
-    with TestClient(create_app(settings)) as client:
+    with admin_client(settings) as client:
         job_id = submit(client)
         assert Worker(settings).run(job_id) == "failed"
         job = client.get(f"/api/jobs/{job_id}").json()
@@ -127,7 +126,7 @@ def test_a_missing_key_fails_clearly_and_sends_nothing(
     tmp_path: Path, fake: FakeOpenRouter
 ) -> None:
     settings = openrouter_settings(tmp_path, fake, EA_OPENROUTER_API_KEY="")
-    with TestClient(create_app(settings)) as client:
+    with admin_client(settings) as client:
         job_id = submit(client)
         assert Worker(settings).run(job_id) == "failed"
         assert "No OpenRouter API key" in client.get(f"/api/jobs/{job_id}").json()["error"]
@@ -136,7 +135,7 @@ def test_a_missing_key_fails_clearly_and_sends_nothing(
 
 def test_without_a_key_auto_runs_on_the_local_backend(tmp_path: Path, fake: FakeOpenRouter) -> None:
     settings = openrouter_settings(tmp_path, fake, EA_LLM_BACKEND="auto", EA_OPENROUTER_API_KEY="")
-    with TestClient(create_app(settings)) as client:
+    with admin_client(settings) as client:
         job_id = submit(client)
         assert Worker(settings).run(job_id) == "completed"
         assert "model: local" in client.get(f"/api/jobs/{job_id}/outputs/seo.md").text
@@ -200,7 +199,7 @@ def test_a_job_over_its_cap_pauses_before_the_call_is_made(
     tmp_path: Path, fake: FakeOpenRouter
 ) -> None:
     settings = openrouter_settings(tmp_path, fake, EA_BUDGET_JOB_CAP_USD="0.0001")
-    with TestClient(create_app(settings)) as client:
+    with admin_client(settings) as client:
         job_id = submit(client)
         assert Worker(settings).run(job_id) == "paused"
         job = client.get(f"/api/jobs/{job_id}").json()
@@ -211,7 +210,7 @@ def test_a_job_over_its_cap_pauses_before_the_call_is_made(
 
 def test_the_monthly_budget_pauses_jobs_too(tmp_path: Path, fake: FakeOpenRouter) -> None:
     settings = openrouter_settings(tmp_path, fake, EA_BUDGET_MONTHLY_USD="0.0001")
-    with TestClient(create_app(settings)) as client:
+    with admin_client(settings) as client:
         job_id = submit(client)
         assert Worker(settings).run(job_id) == "paused"
         reason = client.get(f"/api/jobs/{job_id}").json()["pause_reason"]

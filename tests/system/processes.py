@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -27,7 +28,13 @@ def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     config = tmp_path / "config.toml"
     config.write_text("", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("EA_")}
-    return {**env, "EA_DATA_DIR": str(tmp_path / "data"), "EA_CONFIG": str(config), **extra}
+    return {
+        **env,
+        "EA_DATA_DIR": str(tmp_path / "data"),
+        "EA_CONFIG": str(config),
+        "EA_CREDENTIALS_DIR": str(tmp_path / "no-credentials"),
+        **extra,
+    }
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -77,5 +84,18 @@ def wait_for(check: Callable[[], Any], what: str, log: Path | None = None) -> An
     raise AssertionError(f"timed out waiting for {what}\n{tail}")
 
 
-def job_status(base: str, job_id: int) -> dict[str, Any]:
-    return httpx.get(f"{base}/api/jobs/{job_id}", timeout=5).json()  # type: ignore[no-any-return]
+def admin_key(env: dict[str, str]) -> str:
+    """Migrate, then create an admin API key with the CLI, as an operator would."""
+    assert run(["migrate"], env).returncode == 0
+    made = run(["api-key", "create", "--name", "tests", "--role", "admin", "--json"], env)
+    assert made.returncode == 0, made.stderr
+    return str(json.loads(made.stdout)["key"])
+
+
+def api_client(key: str) -> httpx.Client:
+    """An HTTP client that sends ``key``."""
+    return httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+
+def job_status(http: httpx.Client, base: str, job_id: int) -> dict[str, Any]:
+    return http.get(f"{base}/api/jobs/{job_id}", timeout=5).json()  # type: ignore[no-any-return]

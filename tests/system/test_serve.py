@@ -11,7 +11,17 @@ import pytest
 
 from tests.conftest import SRT, corpus_dir
 from tests.jobs.test_job_lifecycle import long_srt
-from tests.system.processes import environment, free_port, job_status, run, start, stop, wait_for
+from tests.system.processes import (
+    admin_key,
+    api_client,
+    environment,
+    free_port,
+    job_status,
+    run,
+    start,
+    stop,
+    wait_for,
+)
 
 pytestmark = pytest.mark.system
 
@@ -36,26 +46,28 @@ def sample_files() -> list[tuple[str, bytes]]:
 def test_serve_processes_uploaded_files_to_completion(tmp_path: Path) -> None:
     port, log = free_port(), tmp_path / "serve.log"
     base = f"http://127.0.0.1:{port}"
-    server = start(["serve", "--port", str(port)], environment(tmp_path), log)
+    env = environment(tmp_path)
+    http = api_client(admin_key(env))
+    server = start(["serve", "--port", str(port)], env, log)
     try:
         wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "ready", log)
         job_ids = []
         for name, data in sample_files():
-            response = httpx.post(f"{base}/api/transcripts", files={"file": (name, data)})
+            response = http.post(f"{base}/api/transcripts", files={"file": (name, data)})
             assert response.status_code == 201, response.text
             job_ids.append(response.json()["job"]["id"])
         for job_id in job_ids:
             job = wait_for(
                 lambda j=job_id: (
-                    job_status(base, j)["status"] == "completed" and job_status(base, j)
+                    job_status(http, base, j)["status"] == "completed" and job_status(http, base, j)
                 ),
                 f"job {job_id} to complete",
                 log,
             )
             for name in job["outputs"]:
-                text = httpx.get(f"{base}/api/jobs/{job_id}/outputs/{name}").text
+                text = http.get(f"{base}/api/jobs/{job_id}/outputs/{name}").text
                 assert "model: local" in text
-        openapi = httpx.get(f"{base}/openapi.json").json()
+        openapi = http.get(f"{base}/openapi.json").json()
         assert "/api/transcripts" in openapi["paths"]
     finally:
         assert stop(server, signal.SIGINT) == 0, log.read_text(errors="replace")[-2000:]
@@ -70,23 +82,28 @@ def test_a_job_survives_kill_9_of_its_worker(tmp_path: Path) -> None:
         EA_PIPELINE_FORMATTER_CHUNK_WORDS="300",
         EA_WORKER_CONCURRENCY="1",
     )
-    assert run(["migrate"], env).returncode == 0
+    http = api_client(admin_key(env))
     api = start(["api", "--port", str(port), "--workers", "1"], env, api_log)
     worker = start(["worker"], env, worker_log)
     try:
         wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "api", api_log)
-        response = httpx.post(
+        response = http.post(
             f"{base}/api/transcripts",
             files={"file": ("9UNP1972HD.srt", long_srt(3000).encode())},
             data={"timestamps": "true"},
         )
         job_id = response.json()["job"]["id"]
-        wait_for(lambda: _phase(base, job_id, "formatter") == "running", "formatter", worker_log)
+        wait_for(
+            lambda: _phase(http, base, job_id, "formatter") == "running", "formatter", worker_log
+        )
         stop(worker, signal.SIGKILL)
-        assert job_status(base, job_id)["status"] == "running"
+        assert job_status(http, base, job_id)["status"] == "running"
         worker = start(["worker"], env, worker_log)
         job = wait_for(
-            lambda: job_status(base, job_id)["status"] == "completed" and job_status(base, job_id),
+            lambda: (
+                job_status(http, base, job_id)["status"] == "completed"
+                and job_status(http, base, job_id)
+            ),
             "completion after restart",
             worker_log,
         )
@@ -97,8 +114,8 @@ def test_a_job_survives_kill_9_of_its_worker(tmp_path: Path) -> None:
         stop(api)
 
 
-def _phase(base: str, job_id: int, name: str) -> str:
-    phases = {p["name"]: p["status"] for p in job_status(base, job_id)["phases"]}
+def _phase(http: httpx.Client, base: str, job_id: int, name: str) -> str:
+    phases = {p["name"]: p["status"] for p in job_status(http, base, job_id)["phases"]}
     return phases[name]
 
 
@@ -155,13 +172,14 @@ def test_serve_on_openrouter_attributes_each_call_to_its_job(tmp_path: Path) -> 
             EA_MODELS_DEFAULT=slugs[1],
             EA_MODELS_STRONG=slugs[2],
         )
+        http = api_client(admin_key(env))
         server = start(["serve", "--port", str(port)], env, log)
         try:
             wait_for(
                 lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "ready", log
             )
             ids = [
-                httpx.post(
+                http.post(
                     f"{base}/api/transcripts",
                     files={"file": (f"2WLI{3000 + n}HD.srt", SRT.encode())},
                 ).json()["job"]["id"]
@@ -169,16 +187,16 @@ def test_serve_on_openrouter_attributes_each_call_to_its_job(tmp_path: Path) -> 
             ]
             for job_id in ids:
                 wait_for(
-                    lambda j=job_id: job_status(base, j)["status"] == "completed",
+                    lambda j=job_id: job_status(http, base, j)["status"] == "completed",
                     f"job {job_id}",
                     log,
                 )
             reported = fake.cost_by_job()
             for job_id in ids:
-                assert job_status(base, job_id)["cost_usd"] == pytest.approx(
+                assert job_status(http, base, job_id)["cost_usd"] == pytest.approx(
                     reported[str(job_id)], abs=1e-9
                 )
-            costs = httpx.get(f"{base}/api/costs").json()
+            costs = http.get(f"{base}/api/costs").json()
             assert costs["spent_usd"] == pytest.approx(fake.total_cost(), abs=1e-6)
         finally:
             assert stop(server, signal.SIGINT) == 0

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from editorial_assistant.config import Settings
-from tests.conftest import SRT, make_settings, upload
+from tests.conftest import SRT, admin_client, make_settings, upload
 
 
 def stored_files(settings: Settings) -> list[Path]:
@@ -73,12 +73,11 @@ def test_it_refuses_bad_files_and_stores_nothing(
 
 
 def test_it_refuses_an_oversize_file(tmp_path: Path) -> None:
-    from editorial_assistant.app import create_app
     from editorial_assistant.db import migrate
 
     settings = make_settings(tmp_path, EA_INTAKE_MAX_UPLOAD_BYTES="2000")
     migrate(settings.database_path)
-    with TestClient(create_app(settings)) as client:
+    with admin_client(settings) as client:
         response = upload(client, "big.srt", SRT * 40)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "file_too_large"
