@@ -16,7 +16,7 @@ from editorial_assistant.audit.events import Action
 from editorial_assistant.audit.service import Who, record
 from editorial_assistant.auth.access import AccessDenied, AccessVerifier, default_certs_url
 from editorial_assistant.auth.keys import authenticate_key
-from editorial_assistant.auth.roles import Actor
+from editorial_assistant.auth.roles import LEVEL, Actor
 from editorial_assistant.auth.sessions import resume_session
 from editorial_assistant.auth.tokens import Keyring
 from editorial_assistant.auth.users import create_user, user_by_email
@@ -70,10 +70,12 @@ class Authenticator:
                 hint="Send `Authorization: Bearer eak_…`.",
             )
         row = authenticate_key(conn, key=key.strip(), keyring=self.keyring, who=who, now=now)
+        # A key never does more than the account it belongs to may do today.
+        role = min(row["role"], row["user_role"] or "admin", key=LEVEL.__getitem__)
         return Actor(
             kind="key",
             name=row["name"],
-            role=row["role"],
+            role=role,
             via="key",
             user_id=row["user_id"],
             key_id=row["id"],

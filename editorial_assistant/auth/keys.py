@@ -129,7 +129,7 @@ def authenticate_key(
     """The key's row (with its owner's id and state) if ``key`` is valid now, else a refusal."""
     prefix = api_key_prefix(key)
     row = conn.execute(
-        "SELECT k.*, u.username, u.disabled AS user_disabled FROM api_keys k "
+        "SELECT k.*, u.username, u.disabled AS user_disabled, u.role AS user_role FROM api_keys k "
         "LEFT JOIN users u ON u.id = k.user_id WHERE k.prefix = ?",
         (prefix or "",),
     ).fetchone()

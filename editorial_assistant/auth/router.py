@@ -78,6 +78,7 @@ def change_password(
         password=body.new_password,
         who=who,
         now=request.app.state.clock(),
+        keep_session=actor.session_id,
     )
     return Response(status_code=204)
 

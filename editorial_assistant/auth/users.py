@@ -219,9 +219,15 @@ def _keep_one_admin(
 
 
 def set_password(
-    conn: sqlite3.Connection, *, username: str, password: str, who: Who, now: datetime
+    conn: sqlite3.Connection,
+    *,
+    username: str,
+    password: str,
+    who: Who,
+    now: datetime,
+    keep_session: int | None = None,
 ) -> None:
-    """Set a new password, unlock the account and end its other sessions."""
+    """Set a new password, unlock the account and end its sessions (but ``keep_session``)."""
     hashed = hash_password(password)
     with transaction(conn):
         user = get_user_or_raise(conn, username=username)
@@ -230,7 +236,9 @@ def set_password(
             "updated_at = ? WHERE id = ?",
             (hashed, timestamp(now), user["id"]),
         )
-        conn.execute("DELETE FROM sessions WHERE user_id = ?", (user["id"],))
+        conn.execute(
+            "DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", (user["id"], keep_session)
+        )
         record(
             conn,
             who=who,

@@ -66,6 +66,10 @@ def test_an_expired_key_and_a_disabled_owners_key_stop_working(
     expired = client.get("/api/jobs", headers=bearer(made.json()["key"]))
     assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]
     bob = add_persona(settings, "bob", "editor")
+    assert client.patch("/api/users/bob", json={"role": "viewer"}).status_code == 200
+    files = {"file": ("2WLI1209HD.srt", SRT)}
+    demoted = client.post("/api/transcripts", files=files, headers=bearer(bob))
+    assert demoted.status_code == 403
     assert client.patch("/api/users/bob", json={"disabled": True}).status_code == 200
     assert client.get("/api/jobs", headers=bearer(bob)).status_code == 401
 

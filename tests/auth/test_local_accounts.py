@@ -191,8 +191,11 @@ def test_changing_the_password_needs_the_current_one(app) -> None:  # type: igno
     assert browser.post("/api/auth/password", json=wrong).status_code == 401
     short = {"current_password": PASSWORD, "new_password": "short"}
     assert browser.post("/api/auth/password", json=short).status_code == 422
+    other = sign_in(app, "bob")
     right = {"current_password": PASSWORD, "new_password": "a new long passphrase"}
     assert browser.post("/api/auth/password", json=right).status_code == 204
+    assert browser.get("/api/auth/me").status_code == 200  # this session stays
+    assert other.get("/api/auth/me").status_code == 401  # the other one ends
     sign_in(app, "bob", "a new long passphrase")
 
 
