@@ -1,11 +1,15 @@
-"""Generating reference tables: the CLI from ``--help``, the settings from ``config.py``.
+"""Generating reference tables: the CLI from ``--help``, the settings from ``config.py``, the
+routes and their access rules from the app.
 
 ``python -m editorial_assistant.ops.reference`` prints the CLI reference; ``… settings`` prints
 the settings table used in ``docs/reference/configuration.md``; ``… toml`` prints the commented
-configuration file the package installs as ``/etc/editorial-assistant/editorial-assistant.toml``.
+configuration file the package installs as ``/etc/editorial-assistant/editorial-assistant.toml``;
+``… routes`` prints the "Who may call what" table of ``docs/reference/http-api.md``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 from click.testing import CliRunner
@@ -118,6 +122,65 @@ def _toml_value(value: object) -> str:
     return json.dumps(value)
 
 
+def routes_table() -> str:
+    """A Markdown table of every route: method, path, who may call it, its rate-limit group."""
+    rows = ["| Method | Path | Who may call it | Rate limit |", "|---|---|---|---|"]
+    for method, path, rule in app_routes():
+        who = rule.describe() if rule else "**no rule declared**"
+        rows.append(f"| `{method}` | `{path}` | {who} | {_rate_limit(method, rule)} |")
+    return "\n".join(rows) + "\n"
+
+
+def _rate_limit(method: str, rule: Any) -> str:
+    from editorial_assistant.auth.rules import SAFE_METHODS
+
+    if rule is None or not rule.rate_limited:
+        return "none"
+    group = rule.limit or ("read" if method in SAFE_METHODS else "write")
+    return f"`{group}` per " + ("address" if rule.public else "address and caller")
+
+
+def app_routes() -> list[tuple[str, str, Any]]:
+    """(method, path, rule) for every route of an app built on a throwaway data folder."""
+    import tempfile
+    from pathlib import Path
+
+    from fastapi.routing import APIRoute
+
+    from editorial_assistant.app import create_app
+    from editorial_assistant.auth.rules import rule_of
+    from editorial_assistant.config import load_settings
+
+    found = []
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder, "empty.toml")
+        config.write_text("", encoding="utf-8")
+        settings = load_settings(
+            {
+                "EA_CONFIG": str(config),
+                "EA_DATA_DIR": str(Path(folder, "data")),
+                "EA_CREDENTIALS_DIR": str(Path(folder, "no-credentials")),
+                "EA_AUTH_SECRET": "only-for-listing-routes",
+            }
+        )
+        for route, path in _flat_routes(create_app(settings).routes):
+            if not isinstance(route, APIRoute):
+                continue  # /static: files, open to all, no dependencies
+            rules = [rule_of(d.call) for d in route.dependant.dependencies if d.call]
+            rule = next((r for r in rules if r is not None), None)
+            found += [(method, path, rule) for method in sorted(route.methods or ())]
+    return found
+
+
+def _flat_routes(routes: Any) -> list[tuple[Any, str]]:
+    """Each route with its full path, through included routers."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI < 0.137.2 copied included routes into app.routes
+        return [(route, getattr(route, "path", "")) for route in routes]
+    return [(c.original_route, c.path or "") for c in iter_route_contexts(routes)]
+
+
 if __name__ == "__main__":
     import sys
 
@@ -128,5 +191,7 @@ if __name__ == "__main__":
         print(settings_table(), end="")
     elif which == ["toml"]:
         print(config_file(), end="")
+    elif which == ["routes"]:
+        print(routes_table(), end="")
     else:
         print(cli_reference(cli), end="")
