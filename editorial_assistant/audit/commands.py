@@ -53,9 +53,15 @@ def _print(entries: list[dict[str, Any]], as_json: bool) -> int:
     return entries[-1]["id"] if entries else 0
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: a failed sign-in records what was typed, and
+    a terminal must not execute it."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _line(entry: dict[str, Any]) -> str:
     resource = f"{entry['resource_type']}:{entry['resource_id']}" if entry["resource_type"] else ""
     details = " ".join(f"{k}={v}" for k, v in entry["details"].items())
     where = f" from {entry['ip']}" if entry["ip"] else ""
     line = f"{entry['at'][:19]} {entry['actor']} {entry['action']} {resource} {details}{where}"
-    return line.rstrip()
+    return _printable(line.rstrip())

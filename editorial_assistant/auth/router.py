@@ -18,7 +18,7 @@ from editorial_assistant.auth.roles import Actor
 from editorial_assistant.auth.rules import allow, csrf_binding, public
 from editorial_assistant.auth.schemas import LoginIn, MeOut, PasswordIn
 from editorial_assistant.auth.sessions import end_session, start_session, use_login_link
-from editorial_assistant.auth.users import Lockout, authenticate, set_password
+from editorial_assistant.auth.users import Lockout, authenticate, get_user_or_raise, set_password
 from editorial_assistant.errors import AppError, Conflict, Unauthenticated
 from editorial_assistant.web.hygiene import request_scheme
 
@@ -71,7 +71,8 @@ def change_password(
     actor: Actor = request.state.actor
     if actor.kind != "user":
         raise Conflict("Only people have passwords; API keys do not.", code="not_a_person")
-    _sign_in(request, conn, actor.name, body.current_password, None)
+    if get_user_or_raise(conn, username=actor.name)["has_password"] or body.current_password:
+        _sign_in(request, conn, actor.name, body.current_password or "", None)
     set_password(
         conn,
         username=actor.name,
@@ -137,6 +138,9 @@ def login_link_use(
     """Spend a one-time sign-in link and start a session."""
     control = request.app.state.access
     now = request.app.state.clock()
+    if control.settings.auth.mode != "local":
+        page = link_page(token="", error="Sign-in links work only in local mode.")
+        return HTMLResponse(page, status_code=409)
     try:
         user_id = use_login_link(
             conn,

@@ -19,7 +19,12 @@ class LoginIn(StrictIn):
 
 
 class PasswordIn(StrictIn):
-    current_password: str = Field(min_length=1, max_length=256)
+    current_password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="Required once the account has a password (not after a first link sign-in).",
+    )
     new_password: str = Field(min_length=1, max_length=256)
 
 

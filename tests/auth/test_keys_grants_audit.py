@@ -168,3 +168,16 @@ def test_user_commands_manage_accounts_and_read_passwords_from_stdin(tmp_path: P
     assert "/login/link?token=" in link.output
     missing = cli_run(tmp_path, "user", "unlock", "nobody-here")
     assert missing.exit_code == 1 and "no account named" in missing.output
+
+
+def test_audit_tail_never_prints_control_characters_someone_typed(tmp_path: Path) -> None:
+    from editorial_assistant.app import create_app
+    from editorial_assistant.config import load_settings
+
+    assert cli_run(tmp_path, "migrate").exit_code == 0
+    settings = load_settings(environment(tmp_path))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        typed = {"username": "x\x1b]0;pwned\x07", "password": "whatever it is"}
+        assert client.post("/api/auth/login", json=typed).status_code == 401
+    shown = cli_run(tmp_path, "audit", "tail").stdout
+    assert "auth.login_failed" in shown and "\x1b" not in shown and "\\x1b" in shown

@@ -206,3 +206,30 @@ def test_password_sign_in_is_off_outside_local_mode(tmp_path) -> None:  # type: 
         response = client.post("/api/auth/login", json={"username": "a", "password": "b"})
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "password_sign_in_off"
+
+
+def test_an_account_without_a_password_sets_its_first_one_after_a_link(app) -> None:  # type: ignore[no-untyped-def]
+    settings = settings_of(app)
+    admin = TestClient(
+        app, headers={"Authorization": f"Bearer {add_persona(settings, 'alice', 'admin')}"}
+    )
+    admin.post("/api/users", json={"username": "erin", "role": "viewer"})
+    token = admin.post("/api/users/erin/login-link").json()["url"].split("token=")[1]
+    with TestClient(app, raise_server_exceptions=False) as browser:
+        browser.post("/login/link", data={"token": token}, follow_redirects=False)
+        browser.headers["X-CSRF-Token"] = browser.get("/api/auth/me").json()["csrf_token"]
+        first = browser.post("/api/auth/password", json={"new_password": "erin's first passphrase"})
+        assert first.status_code == 204
+        again = browser.post("/api/auth/password", json={"new_password": "no current given here"})
+    assert again.status_code == 401  # now that there is a password, it is asked for
+    sign_in(app, "erin", "erin's first passphrase")
+
+
+def test_a_sign_in_link_does_nothing_outside_local_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path, EA_AUTH_MODE="keys-only")
+    migrate(settings.database_path)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.post("/login/link", data={"token": "x" * 43}, follow_redirects=False)
+    assert response.status_code == 409 and "ea_session" not in response.headers.get(
+        "set-cookie", ""
+    )

@@ -466,8 +466,8 @@ GUIDE_COMMANDS = [
     (
         "install.md",
         "sudo editorial-assistant api-key create --name setup-check --role editor --json | "
-        "python3 -c 'import json, sys; print(\"Authorization: Bearer \" + "
-        "json.load(sys.stdin)[\"key\"])' > ~/.ea-setup-header",
+        'python3 -c \'import json, sys; print("Authorization: Bearer " + '
+        'json.load(sys.stdin)["key"])\' > ~/.ea-setup-header',
         "",
     ),
     (
