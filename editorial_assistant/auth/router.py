@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,7 +20,7 @@ from editorial_assistant.auth.rules import allow, csrf_binding, public
 from editorial_assistant.auth.schemas import LoginIn, MeOut, PasswordIn
 from editorial_assistant.auth.sessions import end_session, start_session, use_login_link
 from editorial_assistant.auth.users import Lockout, authenticate, get_user_or_raise, set_password
-from editorial_assistant.errors import AppError, Conflict, Unauthenticated
+from editorial_assistant.errors import AppError, Conflict, Forbidden
 from editorial_assistant.web.hygiene import request_scheme
 
 router = APIRouter(tags=["auth"])
@@ -111,6 +112,7 @@ def login_submit(
     """Sign in from the form, then go where the visitor was headed."""
     redirect = RedirectResponse(safe_next(next), status_code=303)
     try:
+        refuse_cross_site(request)
         _sign_in(request, conn, username, password, redirect)
     except AppError as exc:
         page = login_page(next_path=safe_next(next), error=exc.message, username=username)
@@ -142,6 +144,7 @@ def login_link_use(
         page = link_page(token="", error="Sign-in links work only in local mode.")
         return HTMLResponse(page, status_code=409)
     try:
+        refuse_cross_site(request)
         user_id = use_login_link(
             conn,
             token=token,
@@ -149,8 +152,8 @@ def login_link_use(
             who=_anonymous(request),
             now=now,
         )
-    except Unauthenticated as exc:
-        return HTMLResponse(link_page(token="", error=exc.message), status_code=401)
+    except AppError as exc:
+        return HTMLResponse(link_page(token="", error=exc.message), status_code=exc.status)
     redirect = RedirectResponse("/", status_code=303)
     _start(request, conn, user_id, redirect)
     return redirect
@@ -234,6 +237,19 @@ def me_of(request: Request, actor: Actor) -> dict[str, object]:
     keyring = request.app.state.access.authenticator.keyring
     csrf = keyring.csrf_token(csrf_binding(actor)) if actor.uses_browser_credentials else None
     return {"name": actor.label, "role": actor.role, "via": actor.via, "csrf_token": csrf}
+
+
+def refuse_cross_site(request: Request) -> None:
+    """Refuse a sign-in form posted from another site (login CSRF): browsers say where a form
+    came from in ``Sec-Fetch-Site`` and ``Origin``."""
+    origin = request.headers.get("origin")
+    foreign_origin = origin not in (None, "null") and urlsplit(origin).netloc != request.url.netloc
+    if request.headers.get("sec-fetch-site") == "cross-site" or foreign_origin:
+        raise Forbidden(
+            "This sign-in form was sent from another site.",
+            code="cross_site_sign_in",
+            hint="Open the sign-in page of this service itself.",
+        )
 
 
 def safe_next(path: str) -> str:

@@ -233,3 +233,15 @@ def test_a_sign_in_link_does_nothing_outside_local_mode(tmp_path) -> None:  # ty
     assert response.status_code == 409 and "ea_session" not in response.headers.get(
         "set-cookie", ""
     )
+
+
+def test_a_sign_in_form_posted_from_another_site_is_refused(browser: TestClient) -> None:
+    form = {"username": "bob", "password": PASSWORD}
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        refused = browser.post("/login", data=form, headers=headers, follow_redirects=False)
+        assert refused.status_code == 403 and "another site" in refused.text
+        assert "ea_session" not in browser.cookies
+    same = browser.post(
+        "/login", data=form, headers={"Origin": "http://testserver"}, follow_redirects=False
+    )
+    assert same.status_code == 303
