@@ -32,6 +32,7 @@ from editorial_assistant.db import Database, latest_version, schema_version, tra
 from editorial_assistant.db import migrate as run_migrations
 from editorial_assistant.errors import ConfigError
 from editorial_assistant.ops.commands import tunnel
+from editorial_assistant.ops.secret_commands import secret
 
 _reported_errors = reported_errors
 _settings = settings_of
@@ -369,7 +370,7 @@ def _audit(ctx: click.Context, action: Action, resource_type: str, **kw: Any) ->
         record(conn, who=operator(), action=action, now=utcnow(), resource_type=resource_type, **kw)
 
 
-for _group in (tunnel, user, api_key, project, audit):
+for _group in (tunnel, user, api_key, project, audit, secret):
     cli.add_command(_group)
 
 

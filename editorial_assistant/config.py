@@ -425,14 +425,12 @@ def _credential_path(env: Mapping[str, str], name: str) -> str | None:
     return str(Path(folder) / name) if folder else None
 
 
-# Where `editorial-assistant secret set` writes and the units load credentials from (root only).
-CREDENTIALS_DIR = Path("/etc/editorial-assistant/credentials")
-
-
 def _stored_credential(env: Mapping[str, str], name: str) -> str | None:
     """``<name>`` or ``<name>.cred`` (decrypted by ``systemd-creds``) when this process may
     read the credentials folder, which only root can outside tests."""
-    folder = Path(env.get("EA_CREDENTIALS_DIR") or CREDENTIALS_DIR)
+    from editorial_assistant.ops.secrets import credentials_dir
+
+    folder = credentials_dir(env)
     try:
         plain = folder / name
         if plain.is_file():

@@ -15,8 +15,9 @@ import secrets
 from pathlib import Path
 
 from editorial_assistant.auth.tokens import Keyring
-from editorial_assistant.config import CREDENTIALS_DIR, Settings
+from editorial_assistant.config import Settings
 from editorial_assistant.errors import ConfigError
+from editorial_assistant.ops.secrets import credentials_dir
 
 log = logging.getLogger(__name__)
 DEVELOPMENT_FILE = "auth_secret"
@@ -30,7 +31,7 @@ def load_keyring(settings: Settings) -> Keyring:
 
 
 def _development_secret(settings: Settings) -> str:
-    folder = Path(settings.environ.get("EA_CREDENTIALS_DIR") or CREDENTIALS_DIR)
+    folder = credentials_dir(settings.environ)
     if folder.exists():
         raise ConfigError(
             f"The auth_secret credential in {folder} cannot be read by this process.",

@@ -36,7 +36,7 @@ READS = {
     "secret list",
 }
 # Verbs that change configuration outside the database: their record is the journal.
-OUTSIDE_THE_DATABASE = {"secret set"}
+OUTSIDE_THE_DATABASE = {"secret set", "secret rotate", "secret delete"}
 
 
 def verbs(group: click.Group, prefix: str = "") -> list[str]:

@@ -500,9 +500,13 @@ def test_the_guides_commands_work_as_written(box: Container, debs: dict[str, Pat
         assert expected in done.stdout, f"{command}: {expected!r} not in\n{done.stdout[-1500:]}"
         if "api/transcripts" in command:
             wait_job(box, 1, "completed")
-    # The key, as the guide installs it, switches the worker to OpenRouter; emptied, back again.
-    key = "sudo install -m 0600 /dev/stdin /etc/editorial-assistant/credentials/openrouter_api_key"
-    assert key in (GUIDES / "install.md").read_text(encoding="utf-8")
+    # The key, as the guide sets it (piped here instead of typed), switches the backend.
+    guide = (GUIDES / "install.md").read_text(encoding="utf-8")
+    key = "sudo editorial-assistant secret set openrouter_api_key"
+    assert key in guide and "sudo editorial-assistant secret delete openrouter_api_key" in guide
     box.run(key, input="sk-or-v1-test\n")
-    assert box.run(["stat", "-c", "%a %U", key.split()[-1]]).stdout.strip() == "600 root"
-    box.run(f"sudo truncate -s 0 {key.split()[-1]}")
+    stored = "/etc/editorial-assistant/credentials/openrouter_api_key.cred"
+    assert box.run(["stat", "-c", "%a %U", stored]).stdout.strip() == "600 root"
+    assert "LLM backend: openrouter" in box.run("sudo editorial-assistant config check").stdout
+    box.run("sudo editorial-assistant secret delete openrouter_api_key")
+    assert "LLM backend: local" in box.run("sudo editorial-assistant config check").stdout
