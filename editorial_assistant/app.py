@@ -64,6 +64,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         docs_url=None,
         redoc_url=None,
     )
+    # No trailing-slash redirects: Starlette builds them from the Host header the caller sent.
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.access = AccessControl(settings)
     app.state.db = Database(settings.database_path)

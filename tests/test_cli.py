@@ -141,7 +141,10 @@ def _nobody_can_run_python() -> bool:
 
     nobody = pwd.getpwnam("nobody")
     drop = f"import os; os.setgroups([]); os.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid})"
-    probe = [sys.executable, "-c", f"{drop}; import importlib.readers"]
+    load = (
+        "import importlib.resources as r; list(r.files('editorial_assistant.migrations').iterdir())"
+    )
+    probe = [sys.executable, "-c", f"{drop}; {load}"]
     return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
@@ -153,7 +156,7 @@ def test_root_works_on_the_service_users_data_as_that_user() -> None:
     import tempfile
 
     if not _nobody_can_run_python():
-        pytest.skip(f"{sys.executable} lives where the nobody user cannot read it")
+        pytest.skip("Python or this package lives where the nobody user cannot read it")
 
     base = Path(tempfile.mkdtemp(prefix="ea-root-"))  # not under root's private pytest folder
     try:

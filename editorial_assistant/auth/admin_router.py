@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from editorial_assistant import deps
 from editorial_assistant.audit.service import Who
 from editorial_assistant.auth import grants, keys, users
+from editorial_assistant.auth.grants import MEDIA_ID_PATTERN
 from editorial_assistant.auth.rules import allow, media_project
 from editorial_assistant.auth.schemas import (
     GrantIn,
@@ -22,7 +23,7 @@ from editorial_assistant.auth.schemas import (
     UserOut,
     UserPatch,
 )
-from editorial_assistant.auth.sessions import LINK_LIFETIME, create_login_link
+from editorial_assistant.auth.sessions import LINK_LIFETIME, create_login_link, login_link_url
 from editorial_assistant.errors import ErrorOut
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -30,7 +31,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(prefix="/api", tags=["access"], responses=ERRORS)
 Username = Annotated[str, Path(max_length=64, description="The account's username.")]
-MediaId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+MediaId = Annotated[str, Path(max_length=64, pattern=MEDIA_ID_PATTERN)]
 KeyId = Annotated[int, Path(ge=1, le=2**62)]
 ADMIN = [allow("admin")]
 
@@ -108,9 +109,11 @@ def login_link(
         now=request.app.state.clock(),
         keyring=request.app.state.access.authenticator.keyring,
     )
-    base = str(request.base_url).rstrip("/")
+    settings = request.app.state.settings
+    # The configured address wins: the Host header is the caller's to choose.
+    base = None if settings.api.public_url else str(request.base_url)
     hours = int(LINK_LIFETIME.total_seconds() // 3600)
-    return {"url": f"{base}/login/link?token={token}", "expires_in_hours": hours}
+    return {"url": login_link_url(settings, token, base=base), "expires_in_hours": hours}
 
 
 @router.get("/keys", response_model=list[KeyOut], dependencies=ADMIN)

@@ -14,7 +14,7 @@ import click
 
 from editorial_assistant.auth import grants, keys, users
 from editorial_assistant.auth.keyring import load_keyring
-from editorial_assistant.auth.sessions import create_login_link
+from editorial_assistant.auth.sessions import create_login_link, login_link_url
 from editorial_assistant.cli_support import database_of, operator, reported_errors, settings_of
 from editorial_assistant.config import Settings
 from editorial_assistant.db import utcnow
@@ -164,13 +164,6 @@ def _print_link(ctx: click.Context, user_id: int) -> None:
             now=utcnow(),
         )
     click.echo(f"one-time sign-in link (24 hours): {login_link_url(settings, token)}")
-
-
-def login_link_url(settings: Settings, token: str, *, base: str | None = None) -> str:
-    """Where a sign-in link token is spent."""
-    api = settings.api
-    root = base or api.public_url or f"http://{api.host}:{api.port}"
-    return f"{root.rstrip('/')}/login/link?token={token}"
 
 
 def _read_password() -> str:

@@ -6,6 +6,7 @@ first transcript of a Media ID becomes its owner; owners and admins manage its g
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,9 @@ from editorial_assistant.auth.roles import PROJECT_ROLES
 from editorial_assistant.auth.users import get_user_or_raise
 from editorial_assistant.db import timestamp, transaction
 from editorial_assistant.errors import InvalidInput, NotFound
+
+# What intake makes of a file name: letters, digits, dashes and underscores (never dots).
+MEDIA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 def project_role(conn: sqlite3.Connection, *, user_id: int, media_id: str) -> str | None:
@@ -46,6 +50,7 @@ def grant(
     now: datetime,
 ) -> None:
     """Give ``username`` ``role`` on ``media_id`` (replacing any earlier grant)."""
+    check_media_id(media_id)
     if role not in PROJECT_ROLES:
         raise InvalidInput(
             f"{role!r} is not a project role.",
@@ -69,6 +74,16 @@ def grant(
             resource_type="project",
             resource_id=media_id,
             details={"user": user["username"], "role": role},
+        )
+
+
+def check_media_id(media_id: str) -> None:
+    """Refuse anything intake could never have made a Media ID of."""
+    if not re.fullmatch(MEDIA_ID_PATTERN, media_id):
+        raise InvalidInput(
+            f"{media_id!r} is not a Media ID.",
+            code="invalid_media_id",
+            hint="A Media ID is 1-64 letters, digits, dashes or underscores, e.g. 2WLI1209HD.",
         )
 
 

@@ -254,6 +254,7 @@ def refuse_cross_site(request: Request) -> None:
 
 def safe_next(path: str) -> str:
     """``path`` if it stays on this site, else ``/`` (no open redirects)."""
-    if path.startswith("/") and not path.startswith(("//", "/\\")) and "\n" not in path:
+    plain = all(ch.isprintable() for ch in path)
+    if plain and path.startswith("/") and not path.startswith(("//", "/\\")):
         return path
     return "/"

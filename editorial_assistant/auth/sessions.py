@@ -15,6 +15,7 @@ from typing import Any
 from editorial_assistant.audit.events import Action
 from editorial_assistant.audit.service import Who, record
 from editorial_assistant.auth.tokens import Keyring, new_token
+from editorial_assistant.config import Settings
 from editorial_assistant.db import timestamp, transaction
 from editorial_assistant.errors import Unauthenticated
 
@@ -151,3 +152,10 @@ def use_login_link(
         code="invalid_login_link",
         hint="Ask an admin for a new one (`editorial-assistant user login-link NAME`).",
     )
+
+
+def login_link_url(settings: Settings, token: str, *, base: str | None = None) -> str:
+    """Where a sign-in link token is spent."""
+    api = settings.api
+    root = base or api.public_url or f"http://{api.host}:{api.port}"
+    return f"{root.rstrip('/')}/login/link?token={token}"

@@ -44,7 +44,12 @@ def list_jobs(
     conn: sqlite3.Connection = Depends(deps.conn),
     status: Annotated[str | None, Query(description="Only jobs in this state.")] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Media ID or file name contains.")
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="Media ID or file name contains (no control characters).",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,

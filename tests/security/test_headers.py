@@ -151,7 +151,6 @@ def test_a_page_asked_for_without_a_session_redirects_to_sign_in_on_this_site(
     attack.report()
 
 
-@pytest.mark.xfail(strict=True, reason="Starlette's trailing-slash redirect names the Host header")
 def test_a_redirect_never_names_a_host_the_request_made_up(
     attacker: Callable[[str], Attack], every_endpoint: list[Endpoint]
 ) -> None:
@@ -164,7 +163,6 @@ def test_a_redirect_never_names_a_host_the_request_made_up(
     attack.report()
 
 
-@pytest.mark.xfail(strict=True, reason="the API builds sign-in links from the Host header")
 def test_a_sign_in_link_from_the_api_uses_the_public_url_whatever_the_host_header(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
