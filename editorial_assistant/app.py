@@ -203,13 +203,17 @@ async def _login_required(request: Request, exc: Exception) -> RedirectResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [_describe_problem(error) for error in exc.errors()]
-    return error_response(
-        request,
-        422,
-        "invalid_request",
-        "; ".join(problems),
-        "Check the request against /openapi.json.",
-    )
+    hint = "Check the request against /openapi.json."
+    if _not_json(request, exc.errors()):
+        hint = "This endpoint takes a JSON body: send it with Content-Type: application/json."
+    return error_response(request, 422, "invalid_request", "; ".join(problems), hint)
+
+
+def _not_json(request: Request, errors: Any) -> bool:
+    """Whether a JSON body was refused because something else was sent."""
+    shapes = {"dict_type", "model_attributes_type", "json_invalid"}
+    wrong = any(e.get("loc", ())[:1] == ("body",) and e.get("type") in shapes for e in errors)
+    return wrong and "json" not in request.headers.get("content-type", "")
 
 
 def _describe_problem(error: dict[str, Any]) -> str:

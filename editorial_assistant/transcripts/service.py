@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -122,9 +123,11 @@ def _clean_filename(filename: str) -> str:
             "The upload has no file name.",
             hint="Send the caption file with its name, e.g. 2WLI1209HD.srt.",
         )
-    if len(name) > MAX_FILENAME_CHARS or any(ord(c) < 32 for c in name):
+    # Format characters (U+202E right-to-left override, …) make a name display as another one.
+    hidden = any(ord(c) < 32 or ord(c) == 127 or unicodedata.category(c) == "Cf" for c in name)
+    if len(name) > MAX_FILENAME_CHARS or hidden:
         raise InvalidInput(
-            "The file name is too long or contains control characters.",
+            "The file name is too long or contains control or invisible formatting characters.",
             hint=f"Use a plain name of at most {MAX_FILENAME_CHARS} characters.",
         )
     return name
