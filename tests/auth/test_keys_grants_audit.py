@@ -37,7 +37,7 @@ def test_a_key_from_the_cli_is_shown_once_stored_as_a_digest_and_works(tmp_path:
     assert created["key"] not in listing and "watch-folder" in listing
     database = tmp_path / "data" / "editorial-assistant.db"
     dump = "\n".join(sqlite3.connect(database).iterdump())
-    assert created["key"] not in dump and created["key"].split("_")[2] not in dump
+    assert created["key"] not in dump and created["key"].split("_", 2)[2] not in dump
     settings = load_settings(environment(tmp_path))
     with TestClient(create_app(settings), headers=bearer(created["key"])) as client:
         assert upload(client, "2WLI1209HD.srt", SRT).status_code == 201
