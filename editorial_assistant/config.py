@@ -359,6 +359,50 @@ class RateLimitSettings(Section):
     )
 
 
+class BackupSettings(Section):
+    restic_repository: str = setting(
+        "",
+        "restic repository for the daily archive: a local path, `sftp:user@host:/path` or "
+        "`s3:https://host/bucket/path`. Empty: only the local daily snapshot is kept. Its "
+        "password is the secret `restic_password`.",
+        env="EA_RESTIC_REPOSITORY",
+    )
+    litestream_replica_url: str = setting(
+        "",
+        "Where Litestream replicates the database continuously: `file:///path`, "
+        "`sftp://user@host/path` or `s3://bucket/path`. Empty: no continuous replication.",
+        env="EA_LITESTREAM_REPLICA_URL",
+    )
+    snapshot_keep_days: int = setting(
+        30, "Daily database snapshots kept in the snapshots folder.", ge=1, le=3650
+    )
+    outputs_archive_after_days: int = setting(
+        90,
+        "Outputs older than this are archived to restic, then removed from the live disk "
+        "(0 keeps them all on disk).",
+        ge=0,
+        le=36500,
+    )
+    restic_keep_daily: int = setting(
+        30, "restic snapshots kept: one a day for this many days.", ge=1
+    )
+    restic_keep_weekly: int = setting(12, "… then one a week for this many weeks.", ge=0)
+    restic_keep_monthly: int = setting(24, "… then one a month for this many months.", ge=0)
+    check_rotation_days: int = setting(
+        14,
+        "Each run reads 1/N of the repository's data (`restic check --read-data-subset`), so "
+        "all of it is verified every N days.",
+        ge=1,
+        le=365,
+    )
+    max_age_hours: float = setting(
+        26, "A last good backup older than this is reported (status, alerts).", gt=0
+    )
+    litestream_metrics: str = setting(
+        "127.0.0.1:9090", "Where Litestream serves its Prometheus metrics (loopback only)."
+    )
+
+
 class LogSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = setting("INFO", "Log level.")
 
@@ -382,6 +426,7 @@ class Settings(Section):
     log: LogSettings = LogSettings()
     auth: AuthSettings = AuthSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
+    backup: BackupSettings = BackupSettings()
     environ: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
     sources: tuple[str, ...] = Field(default=(), exclude=True)
     # Secrets read before the CLI gives up root (see ``remember_secrets``).

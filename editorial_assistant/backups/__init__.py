@@ -1,0 +1,1 @@
+"""Backups that are proven: continuous replication, daily snapshots, restic, restores, drills."""
