@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from benchlib.processes import BenchError
+from benchlib.processes import BenchError, Service
 
 CORPUS_FILE = Path("/work/shared/corpus/transcripts/2WLICindysStorySM_ForClaude.txt")
 TERMINAL = {"completed", "failed", "paused", "cancelled"}
@@ -91,13 +91,17 @@ class Uploader:
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
         raise AssertionError("unreachable: _retry raises on the last attempt")
 
-    def submit_batch(self, base_url: str, count: int) -> list[int]:
+    def submit_batch(self, service: Service, count: int) -> list[int]:
         """Upload ``count`` files at once (all requests in flight together)."""
-        return asyncio.run(self._batch(base_url, count))
+        return asyncio.run(self._batch(service, count))
 
-    async def _batch(self, base_url: str, count: int) -> list[int]:
-        limits = httpx.Limits(max_connections=count)
-        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+    async def _batch(self, service: Service, count: int) -> list[int]:
+        async with httpx.AsyncClient(
+            base_url=service.base_url,
+            headers=service.headers,
+            limits=httpx.Limits(max_connections=count),
+            timeout=60,
+        ) as client:
             return list(await asyncio.gather(*(self.submit_async(client) for _ in range(count))))
 
     def _file(self) -> dict[str, tuple[str, bytes]]:

@@ -36,7 +36,7 @@ def seed(service: Service, uploader: Uploader, count: int) -> None:
     progress(f"listing: seeding {count} jobs through the API")
     with client_for(service) as client:
         for start in range(0, count, SEED_CONCURRENCY):
-            uploader.submit_batch(service.base_url, min(SEED_CONCURRENCY, count - start))
+            uploader.submit_batch(service, min(SEED_CONCURRENCY, count - start))
         wait_all(client, timeout=120 + count)
 
 
@@ -54,12 +54,19 @@ def start_minimal(service: Service, *, workers: int) -> str:
     return base_url
 
 
-def check_same_rows(product_url: str, minimal_url: str) -> None:
+def check_same_rows(service: Service, minimal_url: str) -> None:
     """Both endpoints must return the same 20 rows, or the comparison means nothing."""
-    product = httpx.get(product_url + PATH, timeout=10).json()["jobs"]
-    minimal = httpx.get(minimal_url + PATH, timeout=10).json()["jobs"]
+    product = _rows(service.base_url, service.headers)
+    minimal = _rows(minimal_url, service.headers)
     if product != minimal or len(product) != 20:
         raise BenchError("the product and the minimal app do not return the same 20 rows")
+
+
+def _rows(base_url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    response = httpx.get(base_url + PATH, headers=headers, timeout=10)
+    if response.status_code != 200:
+        raise BenchError(f"GET {base_url + PATH}: {response.status_code} {response.text[:300]}")
+    return list(response.json()["jobs"])
 
 
 def measure(
@@ -67,15 +74,18 @@ def measure(
 ) -> dict[str, Any]:
     """Alternate load rounds on both servers; medians, every round and the ratio."""
     minimal_url = start_minimal(service, workers=service.api_workers)
-    check_same_rows(service.base_url, minimal_url)
+    check_same_rows(service, minimal_url)
     urls = {"minimal": minimal_url + PATH, "product": service.base_url + PATH}
+    # Both get the same request, key included: the minimal app just ignores the header.
+    headers = service.headers
     for url in urls.values():
-        run_load(tool, url, clients=clients, seconds=warmup)
+        run_load(tool, url, clients=clients, seconds=warmup, headers=headers)
     runs: dict[str, list[LoadResult]] = {"minimal": [], "product": []}
     for n in range(rounds):
         for name, url in urls.items():
             progress(f"listing: round {n + 1}/{rounds}, {name}, {clients} clients, {seconds:g} s")
-            runs[name].append(run_load(tool, url, clients=clients, seconds=seconds))
+            load = run_load(tool, url, clients=clients, seconds=seconds, headers=headers)
+            runs[name].append(load)
     check_alive(service)
     return summarize_runs(runs, tool=tool, clients=clients, seconds=seconds)
 

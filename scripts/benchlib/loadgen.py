@@ -50,16 +50,20 @@ def choose_tool(preference: str) -> str:
     return preference
 
 
-def run_load(tool: str, url: str, *, clients: int, seconds: float) -> LoadResult:
-    """Drive ``clients`` connections at ``url`` for ``seconds``."""
+def run_load(
+    tool: str, url: str, *, clients: int, seconds: float, headers: dict[str, str]
+) -> LoadResult:
+    """Drive ``clients`` connections at ``url`` for ``seconds``, each request with ``headers``."""
     if tool == "wrk":
-        return run_wrk(url, clients=clients, seconds=seconds)
-    return asyncio.run(run_python(url, clients=clients, seconds=seconds))
+        return run_wrk(url, clients=clients, seconds=seconds, headers=headers)
+    return asyncio.run(run_python(url, clients=clients, seconds=seconds, headers=headers))
 
 
-def run_wrk(url: str, *, clients: int, seconds: float) -> LoadResult:
+def run_wrk(url: str, *, clients: int, seconds: float, headers: dict[str, str]) -> LoadResult:
     """One wrk run (two threads, latency distribution on)."""
     command = ["wrk", "-t2", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
     done = subprocess.run([*command, "--latency", url], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BenchError(f"wrk failed: {done.stderr or done.stdout}")
@@ -96,11 +100,15 @@ def _wrk_latency(output: str, label: str) -> float:
     return float(found.group(1)) * UNITS_MS[found.group(2)]
 
 
-async def run_python(url: str, *, clients: int, seconds: float) -> LoadResult:
+async def run_python(
+    url: str, *, clients: int, seconds: float, headers: dict[str, str]
+) -> LoadResult:
     """The fallback load generator: ``clients`` asyncio connections, keep-alive, GET only."""
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    request = f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode()
+    lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     samples: list[float] = []
     errors: list[int] = []
     began = time.perf_counter()

@@ -26,7 +26,7 @@ def describe_machine(tool: str, tree: Path) -> dict[str, Any]:
         "packages": {name: _version(name) for name in PACKAGES},
         "loadgen": _wrk_version() if tool == "wrk" else "python asyncio fallback",
         "tree": str(tree),
-        "git": _git_revision(tree),
+        "git": git_revision(tree),
     }
 
 
@@ -76,7 +76,7 @@ def _wrk_version() -> str:
     return lines[0].split(" [")[0].strip() if lines else wrk
 
 
-def _git_revision(tree: Path) -> str:
+def git_revision(tree: Path) -> str:
     """HEAD plus ``+dirty`` when the tree has changes (read-only; takes no git locks)."""
     git = ["git", "--no-optional-locks", "-C", str(tree)]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)

@@ -21,7 +21,7 @@ import httpx
 from benchlib import listing, pipeline, queueing, report
 from benchlib.client import Uploader, caption_bytes
 from benchlib.loadgen import choose_tool
-from benchlib.machine import describe_machine, effective_settings
+from benchlib.machine import describe_machine, effective_settings, git_revision
 from benchlib.processes import REPO, BenchError, Service, environment, running_service
 
 DESCRIPTION = (
@@ -111,9 +111,12 @@ class Run:
 
     def __init__(self, args: argparse.Namespace, root: Path) -> None:
         self.args, self.root = args, root
+        # Other work may land in the tree during a long run; the report shows both revisions.
+        self.git_at_start = git_revision(args.tree)
         self.caption, caption_source = caption_bytes()
         self.tool = choose_tool(args.loadgen)
         self.memory: dict[str, dict[str, int]] = {}
+        self.signed_in: dict[str, bool] = {}
         self.exceptions: dict[str, dict[str, dict[str, int]]] = {}
         self.scenarios: dict[str, Any] = {}
         self.caption_label = f"{caption_source} ({len(self.caption):,} bytes)"
@@ -200,8 +203,9 @@ class Run:
         return result
 
     def record(self, label: str, service: Service) -> None:
-        """Keep a scenario's peak memory and any exceptions its processes logged."""
+        """Keep a scenario's peak memory, whether it sent a key, and any exceptions logged."""
         self.memory[label] = service.peak_rss_kib()
+        self.signed_in[label] = service.api_key is not None
         if found := service.exceptions():
             self.exceptions[label] = found
 
@@ -212,10 +216,12 @@ class Run:
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "quick": self.args.quick,
             "machine": describe_machine(self.tool, self.args.tree),
+            "git_at_start": self.git_at_start,
             "settings": effective_settings(env, self.args.tree),
             "overrides": self.args.overrides,
             "api_workers": self.args.api_workers,
             "caption": self.caption_label,
+            "signed_in_with_admin_api_key": self.signed_in,
             "scenarios": self.scenarios,
             "memory_kib": self.memory,
             "exceptions_in_logs": self.exceptions,

@@ -112,7 +112,7 @@ def batch(
     wait_worker_ready(service)
     progress(f"pipeline: {count} jobs at once, {latency:g} s per call, {threads} threads")
     with client_for(service) as client:
-        ids = uploader.submit_batch(service.base_url, count)
+        ids = uploader.submit_batch(service, count)
         wait_all(client, timeout=120 + count * 4 * latency)
         rows = timings(client, ids)
     check_alive(service)

@@ -1,13 +1,16 @@
 """Starting and stopping the real processes a scenario measures, and reading their peak memory.
 
 Each scenario gets a fresh data folder, an empty config file (so nothing under /etc is read),
-``editorial-assistant migrate``, then ``api`` under gunicorn and the Huey ``worker``. Processes
-run in their own session so one signal reaches a gunicorn master and its workers; they are
-stopped by process id, gracefully first.
+``editorial-assistant migrate``, an admin API key made with ``editorial-assistant api-key
+create`` that every request sends, then ``api`` under gunicorn and the Huey ``worker``. The rate
+limiter stays on (its write per request is a real cost) with limits no scenario reaches.
+Processes run in their own session so one signal reaches a gunicorn master and its workers; they
+are stopped by process id, gracefully first.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -27,6 +30,11 @@ REPO = Path(__file__).resolve().parents[2]
 READY_DEADLINE_SECONDS = 60
 EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.*)$", re.MULTILINE)
 LOGS = ("api", "worker", "minimal")
+# The highest count the settings accept: on, and never reached (--set can still override).
+UNREACHABLE_LIMIT = "9999999/second"
+BENCH_ENV = {
+    f"EA_RATE_LIMITS_{group}": UNREACHABLE_LIMIT for group in ("LOGIN", "READ", "WRITE", "UPLOAD")
+}
 
 
 class BenchError(RuntimeError):
@@ -43,8 +51,14 @@ class Service:
     base_url: str
     api: subprocess.Popen[bytes]
     api_workers: int
+    api_key: str | None = None
     worker: subprocess.Popen[bytes] | None = None
     extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What every request to the product sends: the scenario's admin key."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     @property
     def database(self) -> Path:
@@ -70,11 +84,13 @@ def free_port() -> int:
 
 
 def environment(root: Path, overrides: dict[str, str]) -> dict[str, str]:
-    """The process environment: ours minus any EA_* variable, plus a data folder and config."""
+    """The process environment: ours minus any EA_* variable, plus a data folder, config and
+    the unreachable rate limits; ``overrides`` win over all of it."""
     config = root / "config.toml"
     config.write_text("", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("EA_")}
-    return {**env, "EA_DATA_DIR": str(root / "data"), "EA_CONFIG": str(config), **overrides}
+    paths = {"EA_DATA_DIR": str(root / "data"), "EA_CONFIG": str(config)}
+    return {**env, **paths, **BENCH_ENV, **overrides}
 
 
 def launch(
@@ -143,6 +159,21 @@ def migrate(env: dict[str, str], root: Path, tree: Path) -> None:
         raise BenchError(f"migrate failed:\n{log_tail(log)}")
 
 
+def create_api_key(env: dict[str, str], root: Path, tree: Path) -> str | None:
+    """An admin key from the CLI; None for a ``--tree`` from before API keys existed."""
+    args = ["-m", "editorial_assistant", "api-key", "create", "--name", "bench", "--role", "admin"]
+    command = [sys.executable, *args, "--json"]
+    done = subprocess.run(
+        command, env=env, cwd=tree, capture_output=True, text=True, timeout=120, check=False
+    )
+    (root / "api-key.log").write_text(done.stderr, encoding="utf-8")
+    if done.returncode == 2 and "No such command" in done.stderr:
+        return None
+    if done.returncode != 0:
+        raise BenchError(f"api-key create failed:\n{done.stderr[-2000:]}")
+    return str(json.loads(done.stdout)["key"])
+
+
 @contextmanager
 def running_service(
     root: Path,
@@ -156,10 +187,11 @@ def running_service(
     root.mkdir(parents=True)
     env = environment(root, overrides)
     migrate(env, root, tree)
+    api_key = create_api_key(env, root, tree)
     port = free_port()
     api_args = ["-m", "editorial_assistant", "api", "--host", "127.0.0.1", "--port", str(port)]
     api = launch([*api_args, "--workers", str(api_workers)], env, root / "api.log", tree)
-    service = Service(root, tree, env, f"http://127.0.0.1:{port}", api, api_workers)
+    service = Service(root, tree, env, f"http://127.0.0.1:{port}", api, api_workers, api_key)
     try:
         wait_ready(f"{service.base_url}/readyz", api, root / "api.log")
         if worker:

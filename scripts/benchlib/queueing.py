@@ -28,8 +28,8 @@ def progress(message: str) -> None:
 
 
 def client_for(service: Service) -> httpx.Client:
-    """A keep-alive client for the service's API."""
-    return httpx.Client(base_url=service.base_url, timeout=30)
+    """A keep-alive client for the service's API, signed in with the scenario's key."""
+    return httpx.Client(base_url=service.base_url, headers=service.headers, timeout=30)
 
 
 def latencies(rows: list[dict[str, Any]]) -> list[float]:
@@ -47,7 +47,7 @@ def batch(service: Service, uploader: Uploader, count: int) -> dict[str, Any]:
     progress(f"batch of {count}: submitting all at once")
     with client_for(service) as client:
         began = time.monotonic()
-        ids = uploader.submit_batch(service.base_url, count)
+        ids = uploader.submit_batch(service, count)
         ended = wait_all(client, timeout=JOB_TIMEOUT_SECONDS + count)
         rows = timings(client, ids)
     check_alive(service)

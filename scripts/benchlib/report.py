@@ -84,14 +84,30 @@ def _header(results: dict[str, Any]) -> str:
     threads, poll = worker["concurrency"], worker["poll_interval_seconds"]
     return "\n".join(
         [
-            f"Editorial Assistant benchmark, {results['finished_at']}, code {machine['git']}",
+            f"Editorial Assistant benchmark, {results['finished_at']}, code {_code(results)}",
             f"  machine: {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['os']}, "
             f"Python {machine['python']}",
             f"  service: LLM backend {llm['backend']} (delay {delay} s), worker concurrency "
             f"{threads}, poll interval {poll} s",
+            f"  access: {_access(results)}",
             f"  caption: {results['caption']}",
         ]
     )
+
+
+def _code(results: dict[str, Any]) -> str:
+    start, end = results["git_at_start"], results["machine"]["git"]
+    return end if start == end else f"{start} at the start, {end} at the end"
+
+
+def _access(results: dict[str, Any]) -> str:
+    signed_in = results["signed_in_with_admin_api_key"].values()
+    key = "admin API key on every request" if all(signed_in) else "no API key (older --tree)"
+    limits = results["settings"].get("rate_limits")
+    if not limits or not limits["enabled"]:
+        return f"{key}, rate limits off"
+    groups = ", ".join(f"{group} {limits[group]}" for group in ("read", "write", "upload"))
+    return f"{key}, rate limits on ({groups})"
 
 
 def _batches(batches: list[dict[str, Any]]) -> str:
