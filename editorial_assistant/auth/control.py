@@ -10,7 +10,7 @@ from starlette.types import Scope
 
 from editorial_assistant.auth.identify import Authenticator
 from editorial_assistant.auth.keyring import load_keyring
-from editorial_assistant.auth.ratelimit import Limit, RateLimiter
+from editorial_assistant.auth.ratelimit import Decision, Limit, RateLimiter
 from editorial_assistant.config import Settings
 from editorial_assistant.errors import RateLimited
 from editorial_assistant.web.hygiene import client_address
@@ -29,11 +29,19 @@ class AccessControl:
         self.limiter = RateLimiter(settings.data_dir / RATE_LIMIT_FILE) if limits.enabled else None
         self.limits = {group: Limit.parse(getattr(limits, group)) for group in GROUPS}
 
-    def limit(self, key: str, group: str) -> None:
-        """Count one request against ``key``; refuse with 429 past the group's limit."""
+    def limit(self, keys: list[str], group: str) -> None:
+        """Count one request against each key; refuse with 429 past the group's limit."""
         if self.limiter is None:
             return
-        decision = self.limiter.hit(key, self.limits[group])
+        self._refuse(self.limiter.hit_all(keys, self.limits[group]), group)
+
+    def check(self, key: str, group: str) -> None:
+        """Refuse with 429 if ``key`` is already over the group's limit (counts nothing: a read,
+        which never waits for the limiter's write lock)."""
+        if self.limiter is not None:
+            self._refuse(self.limiter.peek(key, self.limits[group]), group)
+
+    def _refuse(self, decision: Decision, group: str) -> None:
         if not decision.allowed:
             raise RateLimited(
                 f"Too many requests ({group}: {getattr(self.settings.rate_limits, group)}).",
@@ -48,5 +56,9 @@ class AccessControl:
 
     @staticmethod
     def client_address(scope: Scope) -> str:
-        """The caller's address, trusting proxy headers only from loopback or the socket."""
-        return client_address(scope)
+        """The caller's address, trusting proxy headers only from loopback or the socket
+        (worked out once per request)."""
+        state = scope.setdefault("state", {})
+        if "client_address" not in state:
+            state["client_address"] = client_address(scope)
+        return str(state["client_address"])

@@ -150,6 +150,25 @@ class RateLimiter:
             remaining=decision.remaining + 1 if decision.allowed else 0,
         )
 
+    def hit_all(self, keys: list[str], limit: Limit) -> Decision:
+        """Count one request against every key at once, in one transaction; if any key is
+        over its limit, none is counted and the longest wait is returned."""
+        now = self._clock()
+        try:
+            conn = self._conn()
+            with transaction(conn):
+                decisions = [self._apply(conn, key, limit, now=now, count=False) for key in keys]
+                refused = [d for d in decisions if not d.allowed]
+                if refused:
+                    return max(refused, key=lambda d: d.retry_after)
+                for key in keys:
+                    self._apply(conn, key, limit, now=now, count=True)
+            self._prune(conn, now=now)
+        except (sqlite3.Error, OSError) as exc:
+            self._warn(exc, now=now)
+            return Decision(allowed=True, retry_after=0, remaining=limit.count - 1)
+        return min(decisions, key=lambda d: d.remaining)
+
     def reset(self, key: str) -> None:
         """Forget ``key``'s history, so its whole burst is available again (raises on failure)."""
         with transaction(self._conn()) as conn:

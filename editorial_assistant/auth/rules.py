@@ -22,7 +22,7 @@ from editorial_assistant import deps
 from editorial_assistant.audit.service import Who
 from editorial_assistant.auth.grants import project_role
 from editorial_assistant.auth.roles import Actor, at_least
-from editorial_assistant.errors import Forbidden, Unauthenticated
+from editorial_assistant.errors import AppError, Forbidden, Unauthenticated
 from editorial_assistant.logs import set_log_user
 
 ProjectOf = Callable[[sqlite3.Connection, Mapping[str, Any]], "str | None"]
@@ -83,8 +83,9 @@ def _dependency(rule: Rule) -> DependsParam:
                 raise LoginRequired(request.url.path) from None
             raise
         if actor is not None:
+            anonymous = _who(request)
             request.state.actor = actor
-            request.state.who = Who(actor.label, _who(request).ip, _who(request).request_id)
+            request.state.who = Who(actor.label, anonymous.ip, anonymous.request_id)
             request.scope["state"]["user"] = actor.label
             set_log_user(actor.label)
 
@@ -106,15 +107,23 @@ def _check(request: Request, conn: sqlite3.Connection, rule: Rule) -> Actor | No
     control = request.app.state.access
     who = _who(request)
     group = rule.limit or ("read" if request.method in SAFE_METHODS else "write")
-    if rule.rate_limited:
-        control.limit(f"ip:{who.ip}:{group}", group)
+    by_address = f"ip:{who.ip}:{group}"
     if rule.public:
+        if rule.rate_limited:
+            control.limit([by_address], group)
         return None
+    # An address over its limit is refused before any work; the check only reads, and the one
+    # write (both counters in one transaction) comes once the caller is known.
+    control.check(by_address, group)
     now = request.app.state.clock()
-    actor = control.authenticator.identify(
-        conn, headers=request.headers, cookies=request.cookies, who=who, now=now
-    )
-    control.limit(f"actor:{actor.label}:{group}", group)
+    try:
+        actor = control.authenticator.identify(
+            conn, headers=request.headers, cookies=request.cookies, who=who, now=now
+        )
+    except AppError:
+        control.limit([by_address], group)  # failed attempts count against the address
+        raise
+    control.limit([by_address, f"actor:{actor.label}:{group}"], group)
     if actor.uses_browser_credentials and request.method not in SAFE_METHODS:
         _check_csrf(request, actor)
     _authorize(conn, actor=actor, rule=rule, params=request.path_params)
