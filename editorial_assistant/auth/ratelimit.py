@@ -178,6 +178,8 @@ class RateLimiter:
         now = self._clock()
         try:
             conn = self._conn()
+            if not count:  # a plain read: never waits for the write lock (WAL)
+                return self._apply(conn, key, limit, now=now, count=False)
             with transaction(conn):
                 decision = self._apply(conn, key, limit, now=now, count=count)
             self._prune(conn, now=now)
