@@ -31,6 +31,7 @@ from editorial_assistant.auth.admin_router import router as admin_router
 from editorial_assistant.auth.control import AccessControl
 from editorial_assistant.auth.router import router as auth_router
 from editorial_assistant.auth.rules import LoginRequired
+from editorial_assistant.backups.router import router as backups_router
 from editorial_assistant.config import Settings
 from editorial_assistant.costs.router import router as costs_router
 from editorial_assistant.db import Database, utcnow
@@ -79,6 +80,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         transcripts_router,
         jobs_router,
         costs_router,
+        backups_router,
         docs_router,
         web_router,
     )

@@ -113,6 +113,7 @@ def journal_fields(
         ("LOGGER", record.name),
     ]
     fields += [("TRACEBACK", traceback or None)]
+    fields += [("MESSAGE_ID", getattr(record, "message_id", None))]  # stable IDs for alerts
     fields += [(name.upper(), value) for name, value in record_context(record).items()]
     return [(name, value) for name, value in fields if value is not None]
 

@@ -21,6 +21,7 @@ import click
 
 from editorial_assistant.errors import AppError, ConfigError
 from editorial_assistant.ops.secrets import (
+    BACKUP,
     ENCRYPTED,
     SECRETS,
     UNIT_DIR,
@@ -171,6 +172,9 @@ def _tell_restart(name: str) -> None:
     units = SECRETS[name].units
     if not units:
         click.echo(f"Nothing uses {name} yet, so there is nothing to restart.")
+        return
+    if units == (BACKUP,):  # a oneshot: restarting it would run a backup now
+        click.echo(f"The next backup run ({BACKUP}) uses it; nothing to restart.")
         return
     click.echo(f"To apply it: sudo systemctl restart {' '.join(units)}")
     click.echo("(a reload is not enough: a service gets its credentials when it starts)")

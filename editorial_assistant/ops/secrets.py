@@ -27,6 +27,7 @@ UNIT_DIR = Path("/etc/systemd/system")
 DROPIN = "50-encrypted-credentials.conf"
 API = "editorial-assistant-api.service"
 WORKER = "editorial-assistant-worker.service"
+BACKUP = "editorial-assistant-backup.service"
 ENCRYPTED = ".cred"
 MAX_LENGTH = 4096
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
@@ -48,7 +49,7 @@ SECRETS = {
         Secret("openrouter_api_key", "OpenRouter key; without it jobs run locally.", (WORKER, API)),
         Secret("auth_secret", "HMAC key: API keys, sessions, CSRF tokens.", (API,), required=True),
         Secret("auth_secret_previous", "auth_secret before rotation; still accepted.", (API,)),
-        Secret("restic_password", "Password of the restic backup repositories (reserved).", ()),
+        Secret("restic_password", "Password of the restic backup repository.", (BACKUP,)),
     )
 }
 
@@ -225,7 +226,7 @@ def sync_dropins(*, folder: Path, unit_dir: Path, dry_run: bool = False) -> list
     A dry run tells whether the drop-ins are in step (they are not after a file moved by hand).
     """
     changed = []
-    for unit in (API, WORKER):
+    for unit in (API, WORKER, BACKUP):
         path, text = unit_dir / f"{unit}.d" / DROPIN, _dropin(unit, folder)
         if (path.read_text(encoding="utf-8") if path.exists() else "") == text:
             continue

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from editorial_assistant.db import timestamp
-from editorial_assistant.errors import NotFound
+from editorial_assistant.errors import AppError, NotFound
 from editorial_assistant.pipeline.phases import OUTPUT_NAMES
 
 
@@ -102,7 +102,40 @@ def read_output(
         raise NotFound(
             f"Job {job_id} has no {name} yet.", hint="Outputs appear as each phase completes."
         )
-    return (data_dir / row["path"]).read_text(encoding="utf-8"), dict(row)
+    path = data_dir / row["path"]
+    try:
+        return path.read_text(encoding="utf-8"), dict(row)
+    except FileNotFoundError:
+        raise _gone(path, row["path"]) from None
+
+
+ARCHIVE_RECORD = "archived.json"
+
+
+def _gone(path: Path, relative: str) -> AppError:
+    """Why an output's file is not on the disk: archived by the backup run, or lost."""
+    try:
+        history = json.loads((path.parent / ARCHIVE_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        history = []
+    for entry in history if isinstance(history, list) else []:
+        files = [str(f.get("path", "")) for f in entry.get("files", []) if isinstance(f, dict)]
+        if any(relative.endswith(name) or name.endswith(path.name) for name in files):
+            return AppError(
+                f"This output was archived on {str(entry.get('archived_at', '?'))[:10]} "
+                f"(restic snapshot {entry.get('restic_snapshot_id', '?')}) and is no longer on "
+                "the live disk.",
+                code="output_archived",
+                status=410,
+                hint="IT can bring it back: see 'Getting archived drafts back' in the backups "
+                "guide.",
+            )
+    return AppError(
+        "This output's file is missing from the disk.",
+        code="output_missing",
+        status=410,
+        hint="Restore it from the latest backup (docs/guides/restore.md) or retry the phase.",
+    )
 
 
 def _keep_previous(final: Path, name: str, version: int) -> Path:

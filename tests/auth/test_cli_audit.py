@@ -34,9 +34,13 @@ READS = {
     "project access",
     "audit tail",
     "secret list",
+    "backup list",
+    "backup status",
 }
 # Verbs that change configuration outside the database: their record is the journal.
 OUTSIDE_THE_DATABASE = {"secret set", "secret rotate", "secret delete"}
+# Verbs whose record is their own row in backup_runs and the journal (a restic repository made).
+OUTSIDE_THE_DATABASE |= {"backup run", "backup init"}
 
 
 def verbs(group: click.Group, prefix: str = "") -> list[str]:
