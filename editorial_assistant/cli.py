@@ -21,6 +21,7 @@ from editorial_assistant.audit.events import Action
 from editorial_assistant.audit.service import record
 from editorial_assistant.auth.commands import api_key, bootstrap_admin, project, user
 from editorial_assistant.backups.commands import backup
+from editorial_assistant.backups.restore_commands import litestream, restore
 from editorial_assistant.cli_support import (
     CONTEXT,
     database_of,
@@ -371,7 +372,7 @@ def _audit(ctx: click.Context, action: Action, resource_type: str, **kw: Any) ->
         record(conn, who=operator(), action=action, now=utcnow(), resource_type=resource_type, **kw)
 
 
-for _group in (tunnel, user, api_key, project, audit, secret, backup):
+for _group in (tunnel, user, api_key, project, audit, secret, backup, litestream, restore):
     cli.add_command(_group)
 
 

@@ -35,6 +35,7 @@ class Action(str, Enum):
     PRICES_REFRESHED = "config.prices_refreshed"
     SCHEMA_MIGRATED = "config.schema_migrated"
     SECRET_SET = "config.secret_set"
+    DATABASE_RESTORED = "config.database_restored"
 
 
 # The audit action for each job verb (HTTP and CLI alike).
