@@ -39,6 +39,7 @@ from editorial_assistant.errors import AppError
 from editorial_assistant.jobs.router import router as jobs_router
 from editorial_assistant.jobs.tasks import JobQueue, make_huey
 from editorial_assistant.logs import log_context
+from editorial_assistant.monitoring.metrics import RequestMetrics, RequestMetricsMiddleware
 from editorial_assistant.ops.router import router as ops_router
 from editorial_assistant.transcripts.router import router as transcripts_router
 from editorial_assistant.web.docs import router as docs_router
@@ -93,6 +94,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         max_body_bytes=settings.api.max_body_bytes,
         max_upload_bytes=settings.intake.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
     )
+    # Outermost, so it times and counts every answer, the other middlewares' included.
+    app.state.metrics = RequestMetrics()
+    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
     return app
 
 

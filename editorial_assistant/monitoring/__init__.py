@@ -1,0 +1,1 @@
+"""Watching the service: metrics for Prometheus, alerts, status and the monitor."""
