@@ -27,7 +27,13 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # Commands that only read the configuration, never the data folder.
 READ_ONLY_COMMANDS = {"check", "show", "wait-ready", "version"}
 # Secrets a verb may need after it has stopped being root.
-SECRETS = ("auth_secret", "auth_secret_previous", "openrouter_api_key", "restic_password")
+SECRETS = (
+    "auth_secret",
+    "auth_secret_previous",
+    "openrouter_api_key",
+    "restic_password",
+    "smtp_password",
+)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ another in ``env``. Secrets never live here: ``Settings.secret(name)`` reads the
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -213,6 +214,35 @@ class BudgetSettings(Section):
     monthly_usd: float = setting(100.0, "Most all jobs may spend in a calendar month (UTC).", ge=0)
 
 
+HOSTING_OPTIONS = ("home_vm", "station_vm", "cloud_vm", "vps")
+
+
+class HostingSettings(Section):
+    """Monthly hosting figures for the cost report's comparison; rough placeholders until the
+    station puts in its own quotes (the plan names the options but gives no prices)."""
+
+    current: Literal["home_vm", "station_vm", "cloud_vm", "vps"] = setting(
+        "station_vm", "Where the service runs now; the cost report marks that row."
+    )
+    home_vm_usd: float = setting(
+        10.0,
+        "Monthly cost of a VM on a machine at someone's home (power, a share of the line), USD.",
+        ge=0,
+    )
+    station_vm_usd: float = setting(
+        0.0,
+        "Monthly cost of a VM on the station's own hypervisor, USD (0: the station already pays "
+        "for the hardware; put in an internal charge if IT bills one).",
+        ge=0,
+    )
+    cloud_vm_usd: float = setting(
+        35.0,
+        "Monthly cost of a cloud VM (2 vCPU, 4 GB, 30 GB disk, on demand), USD.",
+        ge=0,
+    )
+    vps_usd: float = setting(12.0, "Monthly cost of a rented VPS (2 vCPU, 4 GB), USD.", ge=0)
+
+
 class IntakeSettings(Section):
     max_upload_bytes: int = setting(
         5_000_000, "Largest caption file accepted, in bytes.", ge=1_000, le=100_000_000
@@ -401,6 +431,107 @@ class BackupSettings(Section):
     litestream_metrics: str = setting(
         "127.0.0.1:9090", "Where Litestream serves its Prometheus metrics (loopback only)."
     )
+    drill_max_lag_seconds: float = setting(
+        300,
+        "The restore drill fails when the Litestream replica's newest change is further behind "
+        "the live database's than this.",
+        gt=0,
+    )
+    drill_max_age_days: float = setting(
+        8, "A last passed restore drill older than this is reported (status, alerts).", gt=0
+    )
+
+
+class AlertSettings(Section):
+    webhook_url: str = setting(
+        "",
+        "Alerts are POSTed here as JSON (one request when a condition starts, one when it "
+        "clears). Empty: no webhook.",
+        pattern=r"^(https?://\S+)?$",
+    )
+    email_to: str = setting(
+        "",
+        "Alerts are e-mailed to these addresses (comma-separated). Empty: no e-mail.",
+        pattern=r"^([^@,\s]+@[^@,\s]+(\s*,\s*[^@,\s]+@[^@,\s]+)*)?$",
+    )
+    email_from: str = setting(
+        "",
+        "Sender of alert e-mails. Empty: `editorial-assistant@<this host's name>`.",
+        pattern=r"^([^@,\s]+@[^@,\s]+)?$",
+    )
+    smtp_host: str = setting(
+        "",
+        "SMTP server for alert e-mails. Empty: the local mail transfer agent "
+        "(`/usr/sbin/sendmail`).",
+    )
+    smtp_port: int = setting(587, "SMTP server port.", ge=1, le=65535)
+    smtp_starttls: bool = setting(True, "Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str = setting(
+        "", "SMTP user name; its password is the secret `smtp_password`. Empty: no login."
+    )
+    deadman_url: str = setting(
+        "",
+        "A healthchecks-style URL pinged (GET) after each monitor run that found nothing "
+        "firing, and `<url>/fail` when something is. Empty: no ping.",
+        pattern=r"^(https?://\S+)?$",
+    )
+    resolve_after_minutes: float = setting(
+        5,
+        "A firing alert resolves only after its condition stayed clear this long, so a value "
+        "hovering at its threshold does not notify again and again.",
+        ge=0,
+        le=1440,
+    )
+    retry_hours: float = setting(
+        24, "A notification a channel did not take is tried again for this long.", gt=0, le=720
+    )
+    timeout_seconds: float = setting(
+        10, "Time allowed for one delivery (webhook, SMTP, ping).", gt=0, le=120
+    )
+
+
+class MetricsSettings(Section):
+    listen: str = setting(
+        "127.0.0.1:9464",
+        "Loopback address and port where the API's master process serves `GET /metrics` "
+        "(Prometheus text format) to a local scraper, apart from the API's own socket so the "
+        "tunnel never reaches it. `off` or empty: not served.",
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        loopback_address(value)
+        return value.strip()
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """Where to listen, or None when the listener is off."""
+        return loopback_address(self.listen)
+
+
+METRICS_LISTEN_ALLOWED = (
+    "a loopback address and port (127.0.0.1:9464, [::1]:9464, localhost:9464) or off"
+)
+
+
+def loopback_address(value: str) -> tuple[str, int] | None:
+    """``host:port`` on loopback, or None for ``off`` or empty; ``ValueError`` otherwise."""
+    text = value.strip()
+    if text.lower() in ("", "off"):
+        return None
+    host, _, port = text.rpartition(":")
+    host = "127.0.0.1" if host == "localhost" else host.removeprefix("[").removesuffix("]")
+    if not (port.isdigit() and 1 <= int(port) <= 65535 and _is_loopback(host)):
+        raise ValueError(f"must be {METRICS_LISTEN_ALLOWED}; /metrics is for local scrapers only")
+    return host, int(port)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class LogSettings(Section):
@@ -418,6 +549,7 @@ class Settings(Section):
     models: ModelSettings = ModelSettings()
     routing: RoutingSettings = RoutingSettings()
     budget: BudgetSettings = BudgetSettings()
+    hosting: HostingSettings = HostingSettings()
     intake: IntakeSettings = IntakeSettings()
     limits: LimitsSettings = LimitsSettings()
     pipeline: PipelineSettings = PipelineSettings()
@@ -427,6 +559,8 @@ class Settings(Section):
     auth: AuthSettings = AuthSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     backup: BackupSettings = BackupSettings()
+    alerts: AlertSettings = AlertSettings()
+    metrics: MetricsSettings = MetricsSettings()
     environ: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
     sources: tuple[str, ...] = Field(default=(), exclude=True)
     # Secrets read before the CLI gives up root (see ``remember_secrets``).

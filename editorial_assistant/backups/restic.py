@@ -159,9 +159,18 @@ class Restic:
         keep += ["--keep-monthly", str(policy.restic_keep_monthly)]
         self._run(["forget", "--tag", tag, *keep, "--prune"], LONG, "forget --prune")
 
-    def restore(self, snapshot_id: str, target: Path) -> None:
-        """Restore a snapshot under ``target`` (its absolute paths below it)."""
-        self._run(["restore", snapshot_id, "--target", str(target)], LONG, "restore")
+    def restore(self, snapshot_id: str, target: Path, *, include: Sequence[Path] = ()) -> None:
+        """Restore a snapshot (only the ``include`` paths, when given) under ``target``, its
+        absolute paths below it."""
+        args = ["restore", snapshot_id, "--target", str(target)]
+        args += [arg for path in include for arg in ("--include", str(path))]
+        self._run(args, LONG, "restore")
+
+    def snapshots(self, *, tag: str) -> list[dict[str, Any]]:
+        """The snapshots tagged ``tag``, oldest first (restic's JSON: ``id``, ``time``, …)."""
+        listed = self._run(["snapshots", "--json", "--tag", tag], QUICK, "snapshots")
+        found = json.loads(listed.stdout or "[]") or []
+        return sorted(found, key=lambda snapshot: str(snapshot["time"]))
 
     def _run(
         self, args: list[str], timeout: float, what: str, allowed: Sequence[int] = (0,)

@@ -28,7 +28,7 @@ from editorial_assistant.audit.events import Action
 from editorial_assistant.audit.service import record
 from editorial_assistant.backups.litestream import restore_replica, utc_timestamp
 from editorial_assistant.backups.records import finish_run, start_run
-from editorial_assistant.backups.restic import QUICK, Restic, open_repository
+from editorial_assistant.backups.restic import Restic, open_repository
 from editorial_assistant.backups.snapshot import STAMP, list_dailies, manifest_path, unpack_daily
 from editorial_assistant.cli_support import operator
 from editorial_assistant.config import Settings
@@ -151,9 +151,7 @@ def pick_daily(folder: Path, ref: str | None) -> Path:
 
 def latest_daily(restic: Restic) -> str:
     """The ID of the newest restic snapshot that holds the daily database snapshot."""
-    # Restic has no public listing yet; its runner gives the same error handling.
-    listed = restic._run(["snapshots", "--json", "--tag", "daily"], QUICK, "snapshots")
-    found = sorted(json.loads(listed.stdout or "[]") or [], key=lambda s: str(s["time"]))
+    found = restic.snapshots(tag="daily")
     if not found:
         raise NotFound("The restic repository holds no daily snapshot.", code="snapshot_not_found")
     return str(found[-1]["id"])

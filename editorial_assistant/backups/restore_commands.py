@@ -33,8 +33,8 @@ from editorial_assistant.backups.litestream import (
     replicate,
     replication_status,
 )
+from editorial_assistant.backups.lock import exclusive
 from editorial_assistant.backups.restore import Kind, Source
-from editorial_assistant.backups.service import exclusive
 from editorial_assistant.cli_support import become_data_owner, reported_errors, settings_of
 from editorial_assistant.config import Settings, load_settings
 from editorial_assistant.db import utcnow

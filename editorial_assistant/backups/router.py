@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query
 
 from editorial_assistant import deps
 from editorial_assistant.auth.rules import allow
+from editorial_assistant.backups.health import backup_status
 from editorial_assistant.backups.records import Kind, list_runs
 from editorial_assistant.backups.schemas import BackupsOut
-from editorial_assistant.backups.service import backup_status
 from editorial_assistant.config import Settings
 
 router = APIRouter(prefix="/api", tags=["backups"])

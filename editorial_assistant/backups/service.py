@@ -14,7 +14,6 @@ Backups change no user data, so they are not audited; archival is listed in the 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import sqlite3
@@ -27,14 +26,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from editorial_assistant.backups.health import alert_on_backups
+from editorial_assistant.backups.lock import exclusive
 from editorial_assistant.backups.records import (
+    Kind,
     Result,
     finish_run,
     last_good,
     list_runs,
     start_run,
 )
-from editorial_assistant.backups.restic import Restic, open_repository, redact
+from editorial_assistant.backups.restic import Restic, open_repository
 from editorial_assistant.backups.snapshot import (
     prune_dailies,
     sha256,
@@ -43,7 +45,7 @@ from editorial_assistant.backups.snapshot import (
 )
 from editorial_assistant.config import Settings
 from editorial_assistant.db import timestamp
-from editorial_assistant.errors import AppError, Conflict
+from editorial_assistant.errors import AppError
 from editorial_assistant.pipeline.outputs import job_output_dir
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class BackupRun:
     fields: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=lambda: {"seconds": {}})
     warnings: list[str] = field(default_factory=list)
+    ended: datetime | None = None
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -146,7 +149,7 @@ class BackupRun:
 
     def finish(self, run_id: int, result: Result, error: str | None, began: float) -> None:
         """Record the end of the run, and log it with its MESSAGE_ID."""
-        ended = self.now + timedelta(seconds=time.monotonic() - began)
+        ended = self.ended = self.now + timedelta(seconds=time.monotonic() - began)
         finish_run(
             self.conn,
             run_id=run_id,
@@ -186,6 +189,7 @@ def run_backup(
             error = f"{type(exc).__name__}: {exc}"
         finally:  # also when interrupted (SIGTERM, Ctrl-C), which then carries on up
             run.finish(run_id, result, error, began)
+    alert_on_backups(conn, settings=settings, now=run.ended or now)
     return next(run for run in list_runs(conn, kind="backup", limit=5) if run["id"] == run_id)
 
 
@@ -212,75 +216,12 @@ def check_subset(now: datetime, days: int) -> str:
     return f"{now.toordinal() % days + 1}/{days}"
 
 
-def close_abandoned_runs(conn: sqlite3.Connection, *, now: datetime) -> None:
+def close_abandoned_runs(conn: sqlite3.Connection, *, now: datetime, kind: Kind = "backup") -> None:
     """Runs still ``running`` while we hold the lock died half-way: record that."""
-    for run in list_runs(conn, kind="backup", limit=20):
+    for run in list_runs(conn, kind=kind, limit=20):
         if run["result"] == "running":
             error = "never finished: the process stopped (power cut, kill, out of memory?)"
             finish_run(conn, run_id=run["id"], result="failed", now=now, error=error)
-
-
-@contextmanager
-def exclusive(data_dir: Path, *, wait: float = 3) -> Iterator[None]:
-    """One backup at a time (a manual run beside the timer's), by a lock on a file; waits a
-    little, since ``backup_running`` holds it for an instant."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / "backup.lock", "a") as handle:
-        deadline = time.monotonic() + wait
-        while not _try_lock(handle):
-            if time.monotonic() > deadline:
-                hint = "Wait for it: systemctl status editorial-assistant-backup.service"
-                raise Conflict("Another backup is running.", code="backup_running", hint=hint)
-            time.sleep(0.2)
-        yield  # closing the file releases the lock
-
-
-def backup_running(data_dir: Path) -> bool:
-    """Whether a backup holds the lock now."""
-    try:
-        with open(data_dir / "backup.lock") as handle:
-            return not _try_lock(handle)
-    except FileNotFoundError:
-        return False
-
-
-def _try_lock(handle: Any) -> bool:
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def backup_status(conn: sqlite3.Connection, *, settings: Settings, now: datetime) -> dict[str, Any]:
-    """The summary monitoring, the API and ``backup status`` show; no ``problems`` = healthy."""
-    newest = list_runs(conn, kind="backup", limit=1)
-    last, good = (newest[0] if newest else None), last_good(conn, kind="backup")
-    age = None
-    if good and good["finished_at"]:
-        age = (now - datetime.fromisoformat(good["finished_at"])).total_seconds() / 3600
-    running, limit = backup_running(settings.data_dir), settings.backup.max_age_hours
-    problems = []
-    if good is None:
-        problems.append("no backup has succeeded yet")
-    elif age is not None and age > limit:
-        problems.append(f"the last good backup is {age:.1f} h old (limit {limit:g} h)")
-    if last and last["result"] in ("failed", "warning"):
-        problems.append(f"the last backup ended {last['result']}: {last['error']}")
-    if last and last["result"] == "running" and not running:
-        problems.append(f"backup run {last['id']} started but never finished")
-    if not settings.backup.restic_repository:
-        problems.append("no restic repository is set up: only local snapshots are kept")
-    return {
-        "healthy": not problems,
-        "problems": problems,
-        "running": running,
-        "last_run": last,
-        "last_good": good,
-        "last_good_age_hours": None if age is None else round(age, 2),
-        "max_age_hours": limit,
-        "restic_repository": redact(settings.backup.restic_repository) or None,
-    }
 
 
 def archive_outputs(

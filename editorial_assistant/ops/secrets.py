@@ -28,6 +28,7 @@ DROPIN = "50-encrypted-credentials.conf"
 API = "editorial-assistant-api.service"
 WORKER = "editorial-assistant-worker.service"
 BACKUP = "editorial-assistant-backup.service"
+DRILL = "editorial-assistant-restore-drill.service"
 ENCRYPTED = ".cred"
 MAX_LENGTH = 4096
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
@@ -49,7 +50,8 @@ SECRETS = {
         Secret("openrouter_api_key", "OpenRouter key; without it jobs run locally.", (WORKER, API)),
         Secret("auth_secret", "HMAC key: API keys, sessions, CSRF tokens.", (API,), required=True),
         Secret("auth_secret_previous", "auth_secret before rotation; still accepted.", (API,)),
-        Secret("restic_password", "Password of the restic backup repository.", (BACKUP,)),
+        Secret("restic_password", "Password of the restic backup repository.", (BACKUP, DRILL)),
+        Secret("smtp_password", "Password of alerts.smtp_username (e-mail).", (BACKUP, DRILL)),
     )
 }
 

@@ -26,6 +26,7 @@ READS = {
     "jobs list",
     "jobs show",
     "costs",
+    "costs report",
     "config check",
     "config show",
     "tunnel check",
@@ -41,7 +42,7 @@ READS = {
 # Verbs that change configuration outside the database: their record is the journal.
 OUTSIDE_THE_DATABASE = {"secret set", "secret rotate", "secret delete"}
 # Verbs whose record is their own row in backup_runs and the journal (a restic repository made).
-OUTSIDE_THE_DATABASE |= {"backup run", "backup init"}
+OUTSIDE_THE_DATABASE |= {"backup run", "backup init", "backup drill"}
 # Replication is Litestream's; a restore's entry is written into the restored database
 # (tests/backups/test_restore.py reads it there).
 OUTSIDE_THE_DATABASE |= {"litestream replicate", "restore"}

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from editorial_assistant.backups.health import backup_status
+from editorial_assistant.backups.lock import exclusive
 from editorial_assistant.backups.records import list_runs, start_run
-from editorial_assistant.backups.service import MESSAGE_IDS, backup_status, exclusive, run_backup
+from editorial_assistant.backups.service import MESSAGE_IDS, run_backup
 from editorial_assistant.db import connect, utcnow
 from editorial_assistant.errors import Conflict
 from tests.backups import PASSWORD, backup_settings, digests, make_jobs, restic, snapshots
@@ -185,7 +187,7 @@ def test_each_result_is_logged_with_its_message_id(
     with caplog.at_level(logging.INFO, logger="editorial_assistant.backups"):
         run_backup(good, connect(good.database_path), trigger="timer", now=utcnow())
         run_backup(bad, connect(bad.database_path), trigger="timer", now=utcnow())
-    ours = [r for r in caplog.records if getattr(r, "message_id", None)]
+    ours = [r for r in caplog.records if getattr(r, "message_id", None) and "service" in r.name]
     assert [(r.levelname, r.message_id) for r in ours] == [  # type: ignore[attr-defined]
         ("INFO", MESSAGE_IDS["ok"]),
         ("ERROR", MESSAGE_IDS["failed"]),

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from editorial_assistant.backups.drill import run_drill
 from editorial_assistant.backups.litestream import (
     LitestreamError,
     litestream_environment,
@@ -64,10 +65,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def replicated_settings(tmp_path: Path, replica: Path | None = None) -> Settings:
+def replicated_settings(tmp_path: Path, replica: Path | None = None, **env: str) -> Settings:
     """Settings whose database replicates to ``replica`` (default: tmp_path/replica)."""
     settings = make_settings(
         tmp_path,
+        **env,
         EA_LITESTREAM_REPLICA_URL=f"file://{replica or tmp_path / 'replica'}",
         EA_BACKUP_LITESTREAM_METRICS=f"127.0.0.1:{free_port()}",
         EA_LITESTREAM_BINARY=str(litestream_binary()),
@@ -329,6 +331,8 @@ def test_after_kill_9_litestream_resumes_and_the_replica_restores_whole(tmp_path
     restore_replica(settings, copy, integrity="full")  # Litestream checks it too
     assert sqlite3.connect(copy).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert row_digest(copy) == row_digest(settings.database_path)
+    drill = run_drill(settings, connect(settings.database_path), trigger="manual", clock=utcnow)
+    assert drill["details"]["litestream"]["outcome"] == "ok", drill  # restic is not set up here
 
 
 @needs_litestream

@@ -7,6 +7,7 @@ Most tests restore a daily snapshot (no Litestream needed), with a recording sta
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from editorial_assistant import migrations
 from editorial_assistant.backups.records import list_runs
 from editorial_assistant.backups.restore import (
     RestoreRefused,
@@ -194,9 +196,14 @@ def test_it_stops_the_units_then_starts_them_again_and_prints_each_step(settings
     [run] = list_runs(connect(live), kind="restore")
     assert run["result"] == "ok" and run["details"]["source"] == "snapshot"
     assert run["snapshot_file"].startswith("daily-") and said.endswith("s")
-    [entry] = connect(live).execute(
-        "SELECT actor, resource_id, details FROM audit_log WHERE action = 'config.database_restored'"
-    ).fetchall()
+    [entry] = (
+        connect(live)
+        .execute(
+            "SELECT actor, resource_id, details FROM audit_log "
+            "WHERE action = 'config.database_restored'"
+        )
+        .fetchall()
+    )
     assert entry["actor"].startswith("cli:") and entry["resource_id"] == str(run["id"])
     assert '"source": "snapshot"' in entry["details"]
 
@@ -230,8 +237,10 @@ def test_a_copy_from_a_newer_version_or_without_a_schema_is_refused(settings: Se
 
 
 def test_an_older_copy_is_migrated_after_the_swap(settings: Settings) -> None:
-    conn = connect(settings.database_path)
-    conn.execute("DROP TABLE backup_runs")
+    conn = connect(settings.database_path)  # as the previous schema left it
+    newest = sorted(Path(migrations.__file__).parent.glob("*.sql"))[-1].read_text()
+    for table in re.findall(r"CREATE TABLE (\w+)", newest):
+        conn.execute(f"DROP TABLE {table}")
     conn.execute(f"PRAGMA user_version = {latest_version() - 1}")
     conn.close()
     snapshot(settings)

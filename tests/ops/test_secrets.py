@@ -214,6 +214,7 @@ def test_the_listing_says_how_each_secret_is_stored_and_never_its_value(folder: 
         "auth_secret": "plain",
         "auth_secret_previous": "empty",
         "restic_password": "not set",
+        "smtp_password": "not set",
     }
     assert states["auth_secret"].updated and not states["restic_password"].updated
     assert KEY not in repr(states) and "d" * 64 not in repr(states)
