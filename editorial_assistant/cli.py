@@ -30,6 +30,7 @@ from editorial_assistant.cli_support import (
     settings_of,
 )
 from editorial_assistant.config import load_settings
+from editorial_assistant.costs.commands import costs
 from editorial_assistant.db import Database, latest_version, schema_version, transaction, utcnow
 from editorial_assistant.db import migrate as run_migrations
 from editorial_assistant.errors import ConfigError
@@ -293,18 +294,6 @@ def jobs_retry_phase(ctx: click.Context, job_id: int, phase: str, tier: int | No
         )
 
 
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-def costs(ctx: click.Context, as_json: bool) -> None:
-    """Show this month's LLM spend against the budget, by phase, model and day."""
-    from editorial_assistant.costs.commands import print_costs
-
-    settings = _settings(ctx)
-    with _reported_errors():
-        print_costs(settings, _database(ctx), now=utcnow(), as_json=as_json, echo=click.echo)
-
-
 @cli.group()
 def models() -> None:
     """The OpenRouter models and their prices."""
@@ -372,7 +361,7 @@ def _audit(ctx: click.Context, action: Action, resource_type: str, **kw: Any) ->
         record(conn, who=operator(), action=action, now=utcnow(), resource_type=resource_type, **kw)
 
 
-for _group in (tunnel, user, api_key, project, audit, secret, backup, litestream, restore):
+for _group in (tunnel, user, api_key, project, audit, secret, backup, litestream, restore, costs):
     cli.add_command(_group)
 
 

@@ -1,1 +1,2 @@
-"""LLM spending: month to date against the budget, by phase, model and day, and a projection."""
+"""LLM spending: month to date against the budget, and monthly cost reports (by day, phase,
+model and tier, per job and per programme minute, projected, with the hosting comparison)."""

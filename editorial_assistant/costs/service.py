@@ -1,12 +1,14 @@
-"""The cost summary every front door shows, computed from the ``llm_calls`` table alone."""
+"""The cost summary and the monthly report every front door shows, from ``llm_calls`` alone."""
 
 from __future__ import annotations
 
-import calendar
 import sqlite3
 from datetime import datetime
 from typing import Any
 
+from editorial_assistant.config import Settings
+from editorial_assistant.costs.period import month_of, parse_month, projection
+from editorial_assistant.costs.report import cost_report
 from editorial_assistant.db import timestamp
 from editorial_assistant.pipeline.budget import month_start
 
@@ -28,7 +30,7 @@ def cost_summary(
         "spent_usd": round(spent, 6),
         "budget_usd": monthly_budget,
         "remaining_usd": round(max(monthly_budget - spent, 0), 6),
-        "projected_usd": round(_projection(spent, now), 6),
+        "projected_usd": projection(spent=spent, month=month_of(now), now=now)["projected_usd"],
         "job_cap_usd": job_cap,
     }
     for key, expression in GROUPS.items():
@@ -53,7 +55,14 @@ def _grouped(conn: sqlite3.Connection, since: str, expression: str) -> list[dict
     return [{**dict(row), "cost_usd": round(row["cost_usd"], 6)} for row in rows]
 
 
-def _projection(spent: float, now: datetime) -> float:
-    days = calendar.monthrange(now.year, now.month)[1]
-    elapsed = (now - month_start(now)).total_seconds() / 86_400
-    return spent / max(elapsed, 1 / 24) * days if spent else 0.0
+def monthly_report(
+    conn: sqlite3.Connection, *, month: str | None, now: datetime, settings: Settings
+) -> dict[str, Any]:
+    """The cost report for ``month`` (``YYYY-MM``; none means the current month)."""
+    return cost_report(
+        conn,
+        month=parse_month(month, now=now),
+        now=now,
+        budget_usd=settings.budget.monthly_usd,
+        hosting=settings.hosting,
+    )
