@@ -1,8 +1,10 @@
 """Starting the HTTP API under gunicorn, alone or together with a worker (``serve``).
 
 gunicorn runs the maintained ``uvicorn_worker.UvicornWorker`` class; each gunicorn worker builds
-its own app after the fork, so no SQLite connection crosses a fork. ``serve`` starts the job
-worker as a child process and stops it when the API stops (Ctrl-C reaches both).
+its own app after the fork, so no SQLite connection crosses a fork. The master serves
+``/metrics`` on its own loopback listener (``monitoring.exporter``), adding up what every worker
+counted. ``serve`` starts the job worker as a child process and stops it when the API stops
+(Ctrl-C reaches both).
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from gunicorn.glogging import Logger as GunicornLogger
 from editorial_assistant.config import Settings
 from editorial_assistant.db import Database, check_schema
 from editorial_assistant.logs import route_to_service_log
+from editorial_assistant.monitoring.exporter import (
+    MetricsListener,
+    prepare_multiprocess,
+    worker_exited,
+)
 from editorial_assistant.ops import probe
 from editorial_assistant.ops.systemd import ping_interval, start_pinger
 
@@ -49,7 +56,11 @@ class _Gunicorn(BaseApplication):
 
 
 def gunicorn_options(
-    settings: Settings, endpoint: probe.Endpoint, *, workers: int | None
+    settings: Settings,
+    endpoint: probe.Endpoint,
+    *,
+    workers: int | None,
+    metrics: MetricsListener,
 ) -> dict[str, Any]:
     """gunicorn's settings for this service."""
     return {
@@ -71,8 +82,16 @@ def gunicorn_options(
         # systemd's RuntimeDirectory= is a tmpfs: the right place for worker heartbeats.
         "worker_tmp_dir": os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0] or None,
         "umask": 0o007,  # the socket is for our group (cloudflared), not for every local user
-        "when_ready": lambda server: _watch(endpoint),
+        "when_ready": lambda server: _when_ready(endpoint, metrics),
+        "on_exit": lambda server: metrics.stop(),
+        "child_exit": worker_exited(metrics.folder),
     }
+
+
+def _when_ready(endpoint: probe.Endpoint, metrics: MetricsListener) -> None:
+    """Once gunicorn listens, before its workers fork: the watchdog and ``/metrics``."""
+    _watch(endpoint)
+    metrics.start()
 
 
 def _watch(endpoint: probe.Endpoint) -> None:
@@ -106,7 +125,9 @@ def run_api(
     check_schema(database.conn())
     database.close()
     endpoint = probe.Endpoint.of(settings, host=host, port=port, uds=uds)
-    _Gunicorn(settings, gunicorn_options(settings, endpoint, workers=workers)).run()
+    metrics = MetricsListener(settings, folder=prepare_multiprocess(settings))
+    options = gunicorn_options(settings, endpoint, workers=workers, metrics=metrics)
+    _Gunicorn(settings, options).run()
 
 
 def run_together(
