@@ -137,7 +137,7 @@ def _params(route: APIRoute) -> Iterator[Param]:
     for field in dependant.path_params:
         yield Param(field.name, "path", PATH_SAMPLES.get(field.name, "1"))
     for field in dependant.query_params:
-        yield Param(field.name, "query", _sample(field.field_info), _is_text(field.field_info))
+        yield Param(field.alias, "query", _sample(field.field_info), _is_text(field.field_info))
     for field in dependant.body_params:
         model = _model(field.field_info.annotation)
         if model is not None:
