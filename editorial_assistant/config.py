@@ -286,7 +286,13 @@ class JobSettings(Section):
 
 
 class WorkerSettings(Section):
-    concurrency: int = setting(4, "Jobs the worker runs at once (threads).", ge=1, le=64)
+    concurrency: int = setting(
+        4,
+        "LLM calls the worker makes at once (its call slots). It keeps three times as many jobs "
+        "in progress, one thread each, so a slot that frees has a call waiting for it.",
+        ge=1,
+        le=64,
+    )
     poll_interval_seconds: float = setting(
         0.05, "How often an idle worker looks for new work.", ge=0.01, le=10
     )

@@ -1,8 +1,11 @@
 """The worker process: a Huey consumer that runs jobs, keeps them alive and gives them back.
 
 On start it checks the schema, re-queues jobs orphaned by a dead worker, and rebuilds the Huey
-queue from the jobs table (our database, not the queue, is the truth). While it runs, a heartbeat
-thread marks its jobs alive. On SIGINT (graceful) the running phases get
+queue from the jobs table (our database, not the queue, is the truth). It runs up to
+``JOBS_PER_CALL_SLOT`` × ``worker.concurrency`` jobs at once, one per consumer thread, while at
+most ``worker.concurrency`` LLM calls are in flight: the call slots (``pipeline/slots.py``) decide
+which waiting call goes next. While it runs, a heartbeat thread marks its jobs alive, those
+waiting for a slot included. On SIGINT (graceful) the running phases get
 ``worker.stop_grace_seconds`` to finish; on SIGTERM (immediate), or when the grace runs out, the
 jobs still running are put back in the queue before the process exits. SIGHUP does the graceful
 stop and re-executes the worker.
@@ -39,6 +42,7 @@ from editorial_assistant.llm.openrouter import MAX_RETRY_WAIT_SECONDS
 from editorial_assistant.llm.prices import refresh_prices
 from editorial_assistant.ops.systemd import notify, start_pinger
 from editorial_assistant.pipeline.service import Runner, run_job
+from editorial_assistant.pipeline.slots import CallSlots
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +170,11 @@ class _BeatingClient:
 # local backend, saving outputs): generous, since a false alarm restarts the worker.
 _STEP_SECONDS = 300.0
 
+# Jobs in progress per LLM call slot. One per slot leaves slots idle whenever fewer jobs than
+# slots are left (a batch's last round); with three, a freed slot nearly always has a call
+# waiting for it and the slots can serve the critical jobs first (see pipeline/slots.py).
+JOBS_PER_CALL_SLOT = 3
+
 
 class Worker:
     """Everything one worker process holds."""
@@ -178,6 +187,7 @@ class Worker:
         llm = settings.llm
         call_allowance = (llm.timeout_seconds + MAX_RETRY_WAIT_SECONDS) * (llm.max_retries + 1) + 60
         self.llm = _BeatingClient(make_llm_client(settings), self.liveness, call_allowance)
+        self.slots = CallSlots(settings.worker.concurrency, tick=self._beat_waiting)
         self.worker_id = worker_identity(uuid.uuid4().hex[:8])
         self.stopping = threading.Event()
         self.queue.job_runner = self._run_beating
@@ -197,8 +207,12 @@ class Worker:
                 worker_id=self.worker_id,
                 clock=utcnow,
                 stopping=self.stopping,
+                slots=self.slots,
             )
             return run_job(runner, job_id=job_id)
+
+    def _beat_waiting(self) -> None:
+        self.liveness.beat(_STEP_SECONDS, "waiting for an LLM call slot")
 
     def _run_beating(self, job_id: int) -> str:
         self.liveness.beat(_STEP_SECONDS, f"starting job {job_id}")
@@ -241,9 +255,10 @@ class Worker:
         beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
         beat.start()
         worker = self.settings.worker
+        threads = JOBS_PER_CALL_SLOT * worker.concurrency
         consumer = _Consumer(
             self.queue.huey,
-            workers=worker.concurrency,
+            workers=threads,
             worker_type="thread",
             initial_delay=worker.poll_interval_seconds,
             backoff=1.0,
@@ -255,12 +270,9 @@ class Worker:
             liveness=self.liveness,
             on_exit=self._give_back,
         )
-        log.info("worker %s consuming with %d threads", self.worker_id, worker.concurrency)
-        pinger = start_pinger(
-            consumer.problem,
-            ready_on_first_pass=True,
-            status_ok=f"consuming with {worker.concurrency} threads",
-        )
+        doing = f"consuming with {threads} threads, {worker.concurrency} LLM call slots"
+        log.info("worker %s %s", self.worker_id, doing)
+        pinger = start_pinger(consumer.problem, ready_on_first_pass=True, status_ok=doing)
         try:
             consumer.run()
         finally:

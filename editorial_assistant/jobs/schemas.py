@@ -60,6 +60,11 @@ class JobOut(JobBase):
     transcript: TranscriptOut
     phases: list[PhaseOut]
     outputs: list[str]
+    waiting_for_slot_since: str | None = Field(
+        None,
+        description="Set while the running job's next LLM call waits for one of the worker's "
+        "call slots (`worker.concurrency`); the job's events say which phase or chunk waits.",
+    )
 
 
 class EventOut(BaseModel):

@@ -74,7 +74,20 @@ def job_detail(conn: sqlite3.Connection, *, job_id: int) -> dict[str, Any]:
         )
     ]
     job["outputs"] = output_names(conn, job_id=job_id)
+    job["waiting_for_slot_since"] = waiting_for_slot_since(conn, job=job)
     return job
+
+
+def waiting_for_slot_since(conn: sqlite3.Connection, *, job: dict[str, Any]) -> str | None:
+    """When a running job's current call began to wait for an LLM call slot, or None."""
+    if job["status"] != "running":
+        return None
+    latest = conn.execute(
+        "SELECT kind, at FROM job_events WHERE job_id = ? AND kind IN "
+        "('running', 'slot_waiting', 'slot_granted') ORDER BY id DESC LIMIT 1",
+        (job["id"],),
+    ).fetchone()
+    return latest["at"] if latest is not None and latest["kind"] == "slot_waiting" else None
 
 
 def output_names(conn: sqlite3.Connection, *, job_id: int) -> list[str]:

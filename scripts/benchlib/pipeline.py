@@ -4,9 +4,10 @@ latency, its makespan divided by the ideal ``calls × latency ÷ concurrency``.
 The fake (``tests/fakes/openrouter.py``) runs in the bench process; the service is the real
 ``migrate`` + ``api`` + ``worker`` pointed at it, with cheap prices for its three model slugs so
 the budget guard never pauses a job. Calls are counted from what the fake received, never
-assumed, and stamped on arrival and on answer, so the worker threads' time can be split into LLM
-waits, work inside a job between calls, and idle time (before the first job, between one job
-and the next, and at the end when fewer jobs than threads are left).
+assumed, and stamped on arrival and on answer. From the stamps: the most calls that were ever in
+flight at once (the worker must keep it within ``worker.concurrency``, the ideal's divisor), and
+the call slots' time split into calls and idle time (before the first call, while calls ran,
+after the last answer). Each job's time from upload to finished shows what editors wait.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
-from itertools import pairwise
 from typing import Any
 
 from benchlib.client import Uploader, timings, wait_all
@@ -100,7 +100,7 @@ def wait_worker_ready(service: Service) -> None:
 
 
 def concurrency(service: Service) -> int:
-    """Worker threads, as the service's own configuration says."""
+    """LLM call slots (``worker.concurrency``), as the service's own configuration says."""
     return int(effective_settings(service.env, service.tree)["worker"]["concurrency"])
 
 
@@ -110,7 +110,7 @@ def batch(
     """Submit ``count`` jobs at once to a ready worker; makespan against the ideal."""
     threads = concurrency(service)
     wait_worker_ready(service)
-    progress(f"pipeline: {count} jobs at once, {latency:g} s per call, {threads} threads")
+    progress(f"pipeline: {count} jobs at once, {latency:g} s per call, {threads} call slots")
     with client_for(service) as client:
         ids = uploader.submit_batch(service, count)
         wait_all(client, timeout=120 + count * 4 * latency)
@@ -126,10 +126,11 @@ def batch(
 def analyse(
     rows: list[dict[str, Any]], calls: list[Call], *, latency: float, threads: int
 ) -> dict[str, Any]:
-    """Makespan, ideal, ratio, utilisation, the whole-job bound and the thread-time split."""
+    """Makespan, ideal, ratio, calls in flight, the slots' time and what editors waited."""
     jobs = [_job_times(row) for row in rows]
     first = min(job["created"] for job in jobs)
-    makespan = max(job["finished"] for job in jobs) - first
+    end = max(job["finished"] for job in jobs)
+    makespan = end - first
     ideal = len(calls) * latency / threads
     per_job = Counter(call.job for call in calls)
     bound = whole_job_bound([n * latency for n in per_job.values()], threads)
@@ -141,6 +142,7 @@ def analyse(
         "calls_by_phase": dict(Counter(call.phase for call in calls)),
         "calls_per_job": summarize(list(per_job.values())),
         "failed_calls": sum(call.status != 200 for call in calls),
+        "max_in_flight": max_in_flight(calls),
         "makespan_s": makespan,
         "ideal_s": ideal,
         "ratio": makespan / ideal,
@@ -148,8 +150,10 @@ def analyse(
         "whole_job_bound_s": bound,
         "ratio_to_bound": makespan / bound,
         "upload_span_ms": (max(job["created"] for job in jobs) - first) * 1000,
-        "thread_seconds": thread_seconds(jobs, calls, threads=threads, start=first),
-        "gaps_ms": gaps(jobs, calls, threads=threads),
+        "slot_seconds": slot_seconds(calls, slots=threads, start=first, end=end),
+        "slot_handoff_ms": summarize([gap * 1000 for gap in slot_handoffs(calls, threads)]),
+        "call_at_fake_ms": summarize([(c.answered - c.arrived) * 1000 for c in calls]),
+        "time_to_finished_s": time_to_finished(jobs),
         "calls_detail": [asdict(call) for call in calls],
     }
 
@@ -176,54 +180,43 @@ def whole_job_bound(chains: list[float], threads: int) -> float:
     return max(loads)
 
 
-def thread_seconds(
-    jobs: list[dict[str, Any]], calls: list[Call], *, threads: int, start: float
-) -> dict[str, float]:
-    """``threads × makespan`` split into LLM waits, in-job work and three kinds of idle."""
-    end = max(job["finished"] for job in jobs)
-    runs = sum(job["finished"] - job["started"] for job in jobs)
-    llm = sum(call.answered - call.arrived for call in calls)
-    starts = sorted(job["started"] for job in jobs)
-    idle_start = sum(at - start for at in starts[:threads])
-    handoff = sum(_handoffs(jobs, threads))
-    total = threads * (end - start)
-    idle = total - runs
+def max_in_flight(calls: list[Call]) -> int:
+    """The most calls the fake was answering at one moment."""
+    steps = sorted([(c.arrived, 1) for c in calls] + [(c.answered, -1) for c in calls])
+    most = current = 0
+    for _, step in steps:  # at equal times the answer (-1) sorts first
+        current += step
+        most = max(most, current)
+    return most
+
+
+def slot_seconds(calls: list[Call], *, slots: int, start: float, end: float) -> dict[str, float]:
+    """``slots × makespan`` split into time in calls and idle slots before, during and after."""
+    before = slots * (min(c.arrived for c in calls) - start)
+    after = slots * (end - max(c.answered for c in calls))
+    llm = sum(c.answered - c.arrived for c in calls)
+    total = slots * (end - start)
     return {
         "total": total,
         "llm": llm,
-        "in_job": runs - llm,
-        "idle_before_first_job": idle_start,
-        "idle_between_jobs": handoff,
-        "idle_at_end": idle - idle_start - handoff,
+        "idle_before_first_call": before,
+        "idle_while_calls_ran": total - llm - before - after,
+        "idle_after_last_answer": after,
     }
 
 
-def _handoffs(jobs: list[dict[str, Any]], threads: int) -> list[float]:
-    """Seconds from each finish to the start it let happen (the (threads+k)th start, kth finish)."""
-    starts = sorted(job["started"] for job in jobs)
-    finishes = sorted(job["finished"] for job in jobs)
-    return [starts[threads + k] - finishes[k] for k in range(len(jobs) - threads)]
+def slot_handoffs(calls: list[Call], slots: int) -> list[float]:
+    """Seconds each freed slot stayed empty: the kth answer to the (k + slots)th arrival.
+
+    With at most ``slots`` calls in flight, call k + slots can only arrive after k calls ended,
+    so none of these is negative unless the bound was broken.
+    """
+    arrivals = sorted(c.arrived for c in calls)
+    answers = sorted(c.answered for c in calls)
+    return [arrivals[k + slots] - answers[k] for k in range(len(calls) - slots)]
 
 
-def gaps(jobs: list[dict[str, Any]], calls: list[Call], *, threads: int) -> dict[str, Any]:
-    """Per-job pieces of overhead, in milliseconds."""
-    by_job: dict[str, list[Call]] = {}
-    for call in sorted(calls, key=lambda c: c.arrived):
-        by_job.setdefault(call.job, []).append(call)
-    first, between, last = [], [], []
-    for job in jobs:
-        chain = by_job.get(job["id"], [])
-        if not chain:
-            continue
-        first.append(chain[0].arrived - job["started"])
-        between += [b.arrived - a.answered for a, b in pairwise(chain)]
-        last.append(job["finished"] - chain[-1].answered)
-    durations = [call.answered - call.arrived for call in calls]
-    found = {
-        "claim_to_first_call": first,
-        "between_calls": between,
-        "last_call_to_finished": last,
-        "finished_to_next_start": _handoffs(jobs, threads),
-        "call_at_fake": durations,
-    }
-    return {name: summarize([v * 1000 for v in values]) for name, values in found.items()}
+def time_to_finished(jobs: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds from each job's upload to its finish: first, mean, p50 and last."""
+    waits = [job["finished"] - job["created"] for job in jobs]
+    return {**summarize(waits), "mean": sum(waits) / len(waits)}
