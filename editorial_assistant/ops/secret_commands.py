@@ -21,8 +21,8 @@ import click
 
 from editorial_assistant.errors import AppError, ConfigError
 from editorial_assistant.ops.secrets import (
-    BACKUP,
     ENCRYPTED,
+    ONESHOTS,
     SECRETS,
     UNIT_DIR,
     SecretState,
@@ -173,10 +173,11 @@ def _tell_restart(name: str) -> None:
     if not units:
         click.echo(f"Nothing uses {name} yet, so there is nothing to restart.")
         return
-    if units == (BACKUP,):  # a oneshot: restarting it would run a backup now
-        click.echo(f"The next backup run ({BACKUP}) uses it; nothing to restart.")
+    running = [unit for unit in units if unit not in ONESHOTS]
+    if not running:  # oneshots: restarting one would run a backup or a drill now
+        click.echo(f"The next run of {' and '.join(units)} uses it; nothing to restart.")
         return
-    click.echo(f"To apply it: sudo systemctl restart {' '.join(units)}")
+    click.echo(f"To apply it: sudo systemctl restart {' '.join(running)}")
     click.echo("(a reload is not enough: a service gets its credentials when it starts)")
 
 

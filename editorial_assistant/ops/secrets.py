@@ -55,6 +55,10 @@ SECRETS = {
     )
 }
 
+# Every unit that loads a secret, in a stable order; the oneshots run again only when started.
+UNITS = tuple(dict.fromkeys(unit for secret in SECRETS.values() for unit in secret.units))
+ONESHOTS = (BACKUP, DRILL)
+
 
 @dataclass(frozen=True)
 class SecretState:
@@ -228,7 +232,7 @@ def sync_dropins(*, folder: Path, unit_dir: Path, dry_run: bool = False) -> list
     A dry run tells whether the drop-ins are in step (they are not after a file moved by hand).
     """
     changed = []
-    for unit in (API, WORKER, BACKUP):
+    for unit in UNITS:
         path, text = unit_dir / f"{unit}.d" / DROPIN, _dropin(unit, folder)
         if (path.read_text(encoding="utf-8") if path.exists() else "") == text:
             continue

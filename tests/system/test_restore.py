@@ -220,3 +220,75 @@ def test_a_lost_database_comes_back_by_following_the_runbook(box: Container) -> 
     done = box.run(undo, check=False, timeout=240, input="y\n")
     assert done.returncode == 0, done.stdout + done.stderr
     assert wait_job(box, extra, "completed")["outputs"]
+
+
+DRILL = "editorial-assistant-restore-drill.service"
+BACKUP_SETUP = [
+    "printf '%s' 'paste-the-password-here' | sudo editorial-assistant secret set restic_password",
+    "printf '[backup]\\nrestic_repository = \"/var/backups/editorial-assistant/restic\"\\n' "
+    "| sudo tee /etc/editorial-assistant/conf.d/50-backup.toml",
+    "sudo editorial-assistant backup init",
+    "sudo systemctl start editorial-assistant-backup.service",
+]
+DRILL_STEPS: list[Step] = [
+    (
+        "restore.md",
+        "sudo systemctl start editorial-assistant-restore-drill.service",
+        "",
+        None,
+        (0,),
+    ),
+    (
+        "restore.md",
+        "sudo journalctl -u editorial-assistant-restore-drill.service -n 20 --no-pager",
+        "passed",
+        None,
+        (0,),
+    ),
+    ("restore.md", "sudo editorial-assistant backup status", "last drill: ", None, (0,)),
+]
+
+
+def test_the_weekly_drill_proves_both_copies_and_a_bad_one_fails_its_unit(box: Container) -> None:
+    box.run(["chmod", "0755", "/usr/bin/litestream"])
+    for unit in (DRILL, DRILL.replace(".service", ".timer")):
+        verified = box.run(["systemd-analyze", "verify", unit], check=False)
+        assert verified.returncode == 0 and not verified.stderr.strip(), verified.stderr
+    assert (
+        box.systemctl("is-active", DRILL.replace(".service", ".timer")).stdout.strip() == "active"
+    )
+    follow(box, SETUP)
+    job_id = upload(box, "2WLI1209HD.srt", SRT)
+    wait_job(box, job_id, "completed")
+    box.run("install -d -o editorial-assistant -g editorial-assistant -m 0700 "
+            "/var/backups/editorial-assistant/restic")  # fmt: skip
+    for command in BACKUP_SETUP:
+        done = box.run(command, check=False, timeout=240)
+        assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
+
+    said = follow(box, DRILL_STEPS)
+    journal = said["sudo journalctl -u editorial-assistant-restore-drill.service -n 20 --no-pager"]
+    assert re.search(r"restore drill \d+ ok: litestream: the replica restored and proven", journal)
+    assert "restic: restic snapshot " in journal
+    drills = [run for run in box_runs(box) if run["kind"] == "drill"]
+    assert drills[0]["result"] == "ok" and drills[0]["trigger"] == "timer"
+    exposure = box.run(
+        ["systemd-analyze", "security", "--offline=yes", "--threshold=20", "--no-pager", DRILL],
+        check=False,
+    )
+    assert exposure.returncode == 0, exposure.stdout[-1500:]
+
+    transcript = box.run(f"find {DATA}/transcripts -type f").stdout.split()[0]
+    box.run(f"sed -i 's/-->/->/' {transcript}")
+    failed = box.run(["systemctl", "start", DRILL], check=False, timeout=300)
+    assert failed.returncode != 0
+    assert box.unit_state(DRILL)["Result"] == "exit-code"
+    alert = box.run(["journalctl", "MESSAGE_ID=8e7fe981a0d1458f9cfc6901fdae1d14", "-o", "cat",
+                     "--no-pager"]).stdout  # fmt: skip
+    assert "alert drill.failed firing:" in alert and "differs from its copy in restic" in alert
+
+
+def box_runs(box: Container) -> list[dict]:  # type: ignore[type-arg]
+    import json
+
+    return list(json.loads(box.run("editorial-assistant backup list --json").stdout))

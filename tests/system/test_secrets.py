@@ -207,7 +207,7 @@ GUIDE_COMMANDS = [
         f"{len('sk-or-v1-…'.encode())} bytes",
     ),
     ("sudo editorial-assistant secret delete openrouter_api_key", "removed"),
-    ("sudo editorial-assistant secret set restic_password --generate", "The next backup run"),
+    ("sudo editorial-assistant secret set restic_password --generate", "The next run of"),
     ("sudo editorial-assistant secret set auth_secret --generate --if-missing", "already set"),
 ]
 
