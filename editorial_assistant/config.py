@@ -496,6 +496,39 @@ class AlertSettings(Section):
     )
 
 
+class MonitorSettings(Section):
+    window_minutes: float = setting(
+        5, "Request latency, error rates and LLM errors are judged over this window.", gt=0
+    )
+    api_p95_seconds: float = setting(
+        5, "Alert when the API's 95th percentile latency exceeds this (0.1 to 10 s).",
+        ge=0.1, le=10,
+    )  # fmt: skip
+    api_error_ratio: float = setting(
+        0.05, "Alert when more than this share of API requests answer 5xx.", gt=0, le=1
+    )
+    min_requests: int = setting(
+        20, "Latency and error rate are judged only over at least this many requests.", ge=1
+    )
+    queue_depth: int = setting(20, "Alert when more jobs than this wait in the queue.", ge=1)
+    disk_ratio: float = setting(
+        0.80, "Alert when the data folder's disk is fuller than this.", gt=0, le=1
+    )
+    memory_ratio: float = setting(
+        0.90, "Alert when the host's memory is more used than this.", gt=0, le=1
+    )
+    llm_error_ratio: float = setting(
+        0.10, "Alert when more than this share of LLM calls in the window failed.", gt=0, le=1
+    )
+    min_llm_calls: int = setting(
+        10, "LLM errors are judged only over at least this many calls.", ge=1
+    )
+    budget_warn_ratio: float = setting(
+        0.80, "Warn when this share of the monthly budget is spent (and again at 100 %).",
+        gt=0, lt=1,
+    )  # fmt: skip
+
+
 class MetricsSettings(Section):
     listen: str = setting(
         "127.0.0.1:9464",
@@ -540,6 +573,43 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class StatusSettings(Section):
+    probe_timeout_seconds: float = setting(
+        3.0,
+        "Longest `status`, `doctor` and `GET /api/system/status` wait for any one probe (the "
+        "API's /readyz, cloudflared's /ready, systemctl).",
+        gt=0,
+        le=60,
+    )
+    worker_stale_minutes: float = setting(
+        10.0,
+        "A job queued this long while no job runs means the worker is not consuming: the "
+        "worker line turns FAIL.",
+        gt=0,
+    )
+    cloudflared_config: Path = setting(
+        Path("/etc/editorial-assistant/cloudflared.yml"),
+        "cloudflared's configuration. The tunnel counts as set up, as its unit does, once a "
+        "credential (`*.json`) is in the `cloudflared/` folder beside this file.",
+    )
+    cloudflared_metrics: str = setting(
+        "127.0.0.1:20241",
+        "Where cloudflared serves `/ready` (the `metrics:` key of its configuration); a "
+        "loopback address and port.",
+    )
+
+    @field_validator("cloudflared_metrics")
+    @classmethod
+    def _loopback_metrics(cls, value: str) -> str:
+        try:
+            address = loopback_address(value)
+        except ValueError:
+            address = None
+        if address is None:
+            raise ValueError("must be a loopback address and port such as 127.0.0.1:20241")
+        return value.strip()
+
+
 class LogSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = setting("INFO", "Log level.")
 
@@ -567,6 +637,8 @@ class Settings(Section):
     backup: BackupSettings = BackupSettings()
     alerts: AlertSettings = AlertSettings()
     metrics: MetricsSettings = MetricsSettings()
+    monitor: MonitorSettings = MonitorSettings()
+    status: StatusSettings = StatusSettings()
     environ: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
     sources: tuple[str, ...] = Field(default=(), exclude=True)
     # Secrets read before the CLI gives up root (see ``remember_secrets``).

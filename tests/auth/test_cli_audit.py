@@ -38,6 +38,7 @@ READS = {
     "backup list",
     "backup status",
     "litestream status",
+    "alerts",
 }
 # Verbs that change configuration outside the database: their record is the journal.
 OUTSIDE_THE_DATABASE = {"secret set", "secret rotate", "secret delete"}
@@ -46,6 +47,8 @@ OUTSIDE_THE_DATABASE |= {"backup run", "backup init", "backup drill"}
 # Replication is Litestream's; a restore's entry is written into the restored database
 # (tests/backups/test_restore.py reads it there).
 OUTSIDE_THE_DATABASE |= {"litestream replicate", "restore"}
+# The monitor's record is the alerts tables and the journal, as for backups.
+OUTSIDE_THE_DATABASE |= {"monitor run", "alerts unit-failed"}
 
 
 def verbs(group: click.Group, prefix: str = "") -> list[str]:
