@@ -40,6 +40,7 @@ from editorial_assistant.jobs.router import router as jobs_router
 from editorial_assistant.jobs.tasks import JobQueue, make_huey
 from editorial_assistant.logs import log_context
 from editorial_assistant.monitoring.metrics import RequestMetrics, RequestMetricsMiddleware
+from editorial_assistant.monitoring.router import router as monitoring_router
 from editorial_assistant.ops.router import router as ops_router
 from editorial_assistant.transcripts.router import router as transcripts_router
 from editorial_assistant.web.docs import router as docs_router
@@ -82,6 +83,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         jobs_router,
         costs_router,
         backups_router,
+        monitoring_router,
         docs_router,
         web_router,
     )

@@ -34,6 +34,8 @@ from editorial_assistant.costs.commands import costs
 from editorial_assistant.db import Database, latest_version, schema_version, transaction, utcnow
 from editorial_assistant.db import migrate as run_migrations
 from editorial_assistant.errors import ConfigError
+from editorial_assistant.monitoring.alert_commands import alerts, monitor
+from editorial_assistant.monitoring.commands import doctor, status
 from editorial_assistant.ops.commands import tunnel
 from editorial_assistant.ops.secret_commands import secret
 
@@ -363,6 +365,10 @@ def _audit(ctx: click.Context, action: Action, resource_type: str, **kw: Any) ->
 
 for _group in (tunnel, user, api_key, project, audit, secret, backup, litestream, restore, costs):
     cli.add_command(_group)
+for _command in (status, doctor):
+    cli.add_command(_command)
+cli.add_command(monitor)
+cli.add_command(alerts)
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ READS = {
     "backup list",
     "backup status",
     "litestream status",
+    "status",
+    "doctor",
     "alerts",
 }
 # Verbs that change configuration outside the database: their record is the journal.
