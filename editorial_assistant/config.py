@@ -501,8 +501,8 @@ class MonitorSettings(Section):
         5, "Request latency, error rates and LLM errors are judged over this window.", gt=0
     )
     api_p95_seconds: float = setting(
-        5, "Alert when the API's 95th percentile latency exceeds this (0.1 to 10 s).",
-        ge=0.1, le=10,
+        5, "Alert when the API's 95th percentile latency exceeds this (0.05 to 10 s).",
+        ge=0.05, le=10,
     )  # fmt: skip
     api_error_ratio: float = setting(
         0.05, "Alert when more than this share of API requests answer 5xx.", gt=0, le=1

@@ -228,3 +228,58 @@ def test_api_errors_from_the_real_api_fire_and_resolve(
         assert stop(api) == 0, log.read_text(errors="replace")[-2000:]
     assert events(webhook, "api.errors") == ["firing", "resolved"]
     assert "100.0% of API requests failed" in webhook.bodies()[0]["summary"]
+
+
+def test_api_latency_from_the_real_api_fires_and_resolves(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    port, metrics_port, log = free_port(), free_port(), tmp_path / "api.log"
+    env = environment(tmp_path, EA_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
+                      EA_ALERTS_WEBHOOK_URL=webhook.url, EA_RATE_LIMITS_ENABLED="false",
+                      EA_MONITOR_API_P95_SECONDS="0.05")  # fmt: skip
+    assert run(["migrate"], env).returncode == 0
+    settings = make_settings(tmp_path, **{k: v for k, v in env.items() if k.startswith("EA_")})
+    base = f"http://127.0.0.1:{port}"
+    api = start(["api", "--port", str(port), "--workers", "2"], env, log)
+    try:
+        wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "api", log)
+        at(settings, 0)
+        for _ in range(25):  # a wrong password costs an argon2 hash: ~0.1 s, by design
+            answer = httpx.post(f"{base}/api/auth/login", timeout=10,
+                                json={"username": "nobody", "password": "wrong"})  # fmt: skip
+            assert answer.status_code == 401, answer.text
+        at(settings, 6)
+        assert all(httpx.get(f"{base}/healthz").status_code == 200 for _ in range(40))
+        at(settings, 12)
+        assert all(httpx.get(f"{base}/healthz").status_code == 200 for _ in range(40))
+        at(settings, 18)
+    finally:
+        assert stop(api) == 0, log.read_text(errors="replace")[-2000:]
+    assert events(webhook, "api.latency") == ["firing", "resolved"]
+    [fired] = [b for b in webhook.bodies() if b["alert"] == "api.latency"][:1]
+    assert fired["summary"].startswith("API p95 latency is ") and "limit 0.05 s" in fired["summary"]
+
+
+def test_a_backup_older_than_its_limit_fires_and_a_new_one_resolves(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    settings = monitored(tmp_path, webhook)
+    queue_jobs(settings, 1, "completed")
+    conn = connect(settings.database_path)
+    finished = timestamp(START)
+    conn.execute(
+        "INSERT INTO backup_runs (kind, trigger, started_at, finished_at, result) "
+        "VALUES ('backup', 'timer', ?, ?, 'ok')",
+        (finished, finished),
+    )
+    at(settings, 60)
+    at(settings, 27 * 60)  # 27 h later: over backup.max_age_hours (26)
+    later = timestamp(START + timedelta(hours=27, minutes=1))
+    conn.execute(
+        "INSERT INTO backup_runs (kind, trigger, started_at, finished_at, result) "
+        "VALUES ('backup', 'manual', ?, ?, 'ok')",
+        (later, later),
+    )
+    for minute in range(2, 9):
+        at(settings, 27 * 60 + minute)
+    assert events(webhook, "backup.stale") == ["firing", "resolved"]
