@@ -1,7 +1,7 @@
 """Serving ``/metrics`` from the API's master process, on its own loopback listener.
 
 The listener is a small threaded HTTP server bound to ``metrics.listen`` (loopback only, checked
-in ``config.py``), never the API's socket: cloudflared reaches the API, and since it connects
+in ``config/operations.py``), never the API's socket: cloudflared reaches the API, and since it connects
 from loopback itself, being local is no proof that a request did not come through the tunnel.
 gunicorn's workers count requests in prometheus-client's multiprocess mode: each writes its
 values to memory-mapped files in one folder, which ``prepare_multiprocess`` empties at start,

@@ -1,4 +1,4 @@
-"""Generating reference tables: the CLI from ``--help``, the settings from ``config.py``, the
+"""Generating reference tables: the CLI from ``--help``, the settings from ``config``, the
 routes and their access rules from the app.
 
 ``python -m editorial_assistant.ops.reference`` prints the CLI reference; ``… settings`` prints
