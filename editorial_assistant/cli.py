@@ -58,13 +58,13 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     ctx.obj["config"] = config
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 def version() -> None:
     """Print the version."""
     click.echo(f"editorial-assistant {__version__}")
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Create or upgrade the database schema (safe to run again)."""
@@ -76,7 +76,7 @@ def migrate(ctx: click.Context) -> None:
     click.echo(f"applied {', '.join(applied)}" if applied else "database is up to date")
 
 
-@cli.command("wait-ready")
+@cli.command("wait-ready", context_settings=CONTEXT)
 @click.option(
     "--timeout",
     type=click.FloatRange(0, 3600),
@@ -118,7 +118,7 @@ def _listen_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--host", default=None, help="Address to bind (default: api.host).")(func)
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @_listen_options
 @click.pass_context
 def api(
@@ -131,7 +131,7 @@ def api(
         run_api(_settings(ctx), host=host, port=port, uds=uds, workers=workers)
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Run the job worker (a Huey consumer)."""
@@ -141,7 +141,7 @@ def worker(ctx: click.Context) -> None:
         run_worker(_settings(ctx))
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @_listen_options
 @click.pass_context
 def serve(
@@ -160,7 +160,7 @@ def serve(
         )
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -201,12 +201,12 @@ def submit(
     sys.exit(1 if refused else 0)
 
 
-@cli.group()
+@cli.group(context_settings=CONTEXT)
 def jobs() -> None:
     """List, inspect and act on jobs."""
 
 
-@jobs.command("list")
+@jobs.command("list", context_settings=CONTEXT)
 @click.option("--status", default=None, help="Only jobs in this state.")
 @click.option("--search", default=None, help="Media ID or file name contains.")
 @click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True)
@@ -229,7 +229,7 @@ def jobs_list(
         )
 
 
-@jobs.command("show")
+@jobs.command("show", context_settings=CONTEXT)
 @click.argument("job_id", type=click.IntRange(1, 2**62))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -269,7 +269,7 @@ for _name, _summary in (
     _action_command(_name, _summary)
 
 
-@jobs.command("retry-phase")
+@jobs.command("retry-phase", context_settings=CONTEXT)
 @click.argument("job_id", type=click.IntRange(1, 2**62))
 @click.argument("phase")
 @click.option(
@@ -296,12 +296,12 @@ def jobs_retry_phase(ctx: click.Context, job_id: int, phase: str, tier: int | No
         )
 
 
-@cli.group()
+@cli.group(context_settings=CONTEXT)
 def models() -> None:
     """The OpenRouter models and their prices."""
 
 
-@models.command("refresh")
+@models.command("refresh", context_settings=CONTEXT)
 @click.pass_context
 def models_refresh(ctx: click.Context) -> None:
     """Fetch current prices from OpenRouter's models endpoint into the price table."""
@@ -320,12 +320,12 @@ def models_refresh(ctx: click.Context) -> None:
     click.echo(f"wrote prices of {count} models to {path}")
 
 
-@cli.group()
+@cli.group(context_settings=CONTEXT)
 def config() -> None:
     """Inspect the configuration."""
 
 
-@config.command("check")
+@config.command("check", context_settings=CONTEXT)
 @click.pass_context
 def config_check(ctx: click.Context) -> None:
     """Validate the configuration; print every problem with the setting's name."""
@@ -344,7 +344,7 @@ def config_check(ctx: click.Context) -> None:
     click.echo(f"LLM backend: {backend}{note}")
 
 
-@config.command("show")
+@config.command("show", context_settings=CONTEXT)
 @click.pass_context
 def config_show(ctx: click.Context) -> None:
     """Print the effective settings as JSON (secrets are never included)."""

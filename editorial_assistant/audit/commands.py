@@ -10,17 +10,17 @@ import click
 
 from editorial_assistant.audit.events import Action
 from editorial_assistant.audit.service import list_entries
-from editorial_assistant.cli_support import database_of
+from editorial_assistant.cli_support import CONTEXT, database_of
 
 FOLLOW_INTERVAL_SECONDS = 1.0
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def audit() -> None:
     """The audit log: who changed what, and every sign-in event."""
 
 
-@audit.command("tail")
+@audit.command("tail", context_settings=CONTEXT)
 @click.option("-n", "--lines", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @click.option("--action", type=click.Choice([a.value for a in Action]), help="Only this action.")
 @click.option("--actor", help="Only this actor (e.g. alice, key:watch-folder, cli:root).")

@@ -15,7 +15,13 @@ import click
 from editorial_assistant.auth import grants, keys, users
 from editorial_assistant.auth.keyring import load_keyring
 from editorial_assistant.auth.sessions import create_login_link, login_link_url
-from editorial_assistant.cli_support import database_of, operator, reported_errors, settings_of
+from editorial_assistant.cli_support import (
+    CONTEXT,
+    database_of,
+    operator,
+    reported_errors,
+    settings_of,
+)
 from editorial_assistant.config import Settings
 from editorial_assistant.db import utcnow
 
@@ -24,12 +30,12 @@ PROJECT_ROLE = click.Choice(["viewer", "editor", "owner"])
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def user() -> None:
     """Accounts: create, list, disable, change role, reset password, unlock."""
 
 
-@user.command("create")
+@user.command("create", context_settings=CONTEXT)
 @click.argument("username")
 @click.option("--role", type=ROLE, required=True, help="What the account may do.")
 @click.option("--email", help="The address Cloudflare Access signs them in with.")
@@ -62,7 +68,7 @@ def user_create(
         _print_link(ctx, made["id"])
 
 
-@user.command("list")
+@user.command("list", context_settings=CONTEXT)
 @JSON
 @click.pass_context
 def user_list(ctx: click.Context, as_json: bool) -> None:
@@ -83,7 +89,7 @@ def _state(row: dict[str, Any]) -> str:
     return "active" if row["has_password"] or row["email"] else "active (no password)"
 
 
-@user.command("set-role")
+@user.command("set-role", context_settings=CONTEXT)
 @click.argument("username")
 @click.argument("role", type=ROLE)
 @click.pass_context
@@ -92,7 +98,7 @@ def user_set_role(ctx: click.Context, username: str, role: str) -> None:
     _update(ctx, username, role=role)
 
 
-@user.command("disable")
+@user.command("disable", context_settings=CONTEXT)
 @click.argument("username")
 @click.pass_context
 def user_disable(ctx: click.Context, username: str) -> None:
@@ -100,7 +106,7 @@ def user_disable(ctx: click.Context, username: str) -> None:
     _update(ctx, username, disabled=True)
 
 
-@user.command("enable")
+@user.command("enable", context_settings=CONTEXT)
 @click.argument("username")
 @click.pass_context
 def user_enable(ctx: click.Context, username: str) -> None:
@@ -116,7 +122,7 @@ def _update(ctx: click.Context, username: str, **changes: Any) -> None:
     click.echo(f"{row['username']}: {row['role']}, {_state(row)}")
 
 
-@user.command("reset-password")
+@user.command("reset-password", context_settings=CONTEXT)
 @click.argument("username")
 @click.pass_context
 def user_reset_password(ctx: click.Context, username: str) -> None:
@@ -133,7 +139,7 @@ def user_reset_password(ctx: click.Context, username: str) -> None:
     click.echo(f"password of {username} changed; their sessions have ended")
 
 
-@user.command("unlock")
+@user.command("unlock", context_settings=CONTEXT)
 @click.argument("username")
 @click.pass_context
 def user_unlock(ctx: click.Context, username: str) -> None:
@@ -143,7 +149,7 @@ def user_unlock(ctx: click.Context, username: str) -> None:
     click.echo(f"{username} is unlocked")
 
 
-@user.command("login-link")
+@user.command("login-link", context_settings=CONTEXT)
 @click.argument("username")
 @click.pass_context
 def user_login_link(ctx: click.Context, username: str) -> None:
@@ -172,12 +178,12 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
-@click.group("api-key")
+@click.group("api-key", context_settings=CONTEXT)
 def api_key() -> None:
     """API keys for integrations: create (shown once), list, revoke."""
 
 
-@api_key.command("create")
+@api_key.command("create", context_settings=CONTEXT)
 @click.option("--name", required=True, help="What uses it, e.g. watch-folder.")
 @click.option("--role", type=ROLE, required=True, help="What the key may do.")
 @click.option("--user", "username", help="Account the key belongs to (shares its grants).")
@@ -212,7 +218,7 @@ def api_key_create(
     click.echo("Store it now: it is not shown again. Send it as 'Authorization: Bearer <key>'.")
 
 
-@api_key.command("list")
+@api_key.command("list", context_settings=CONTEXT)
 @JSON
 @click.pass_context
 def api_key_list(ctx: click.Context, as_json: bool) -> None:
@@ -230,7 +236,7 @@ def api_key_list(ctx: click.Context, as_json: bool) -> None:
         )
 
 
-@api_key.command("revoke")
+@api_key.command("revoke", context_settings=CONTEXT)
 @click.argument("key_id", type=click.IntRange(1, 2**62))
 @click.pass_context
 def api_key_revoke(ctx: click.Context, key_id: int) -> None:
@@ -240,12 +246,12 @@ def api_key_revoke(ctx: click.Context, key_id: int) -> None:
     click.echo(f"API key {row['id']} ({row['name']}) is revoked")
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def project() -> None:
     """Per-project grants: who may see or change one Media ID's jobs."""
 
 
-@project.command("grant")
+@project.command("grant", context_settings=CONTEXT)
 @click.argument("media_id")
 @click.argument("username")
 @click.argument("role", type=PROJECT_ROLE)
@@ -264,7 +270,7 @@ def project_grant(ctx: click.Context, media_id: str, username: str, role: str) -
     click.echo(f"{username} is {role} of {media_id}")
 
 
-@project.command("revoke")
+@project.command("revoke", context_settings=CONTEXT)
 @click.argument("media_id")
 @click.argument("username")
 @click.pass_context
@@ -281,7 +287,7 @@ def project_revoke(ctx: click.Context, media_id: str, username: str) -> None:
     click.echo(f"{username} no longer has a grant on {media_id}")
 
 
-@project.command("access")
+@project.command("access", context_settings=CONTEXT)
 @click.argument("media_id")
 @JSON
 @click.pass_context

@@ -33,7 +33,7 @@ def backup() -> None:
     """Daily database snapshots and the encrypted restic archive (docs/guides/backups.md)."""
 
 
-@backup.command("run")
+@backup.command("run", context_settings=CONTEXT)
 @click.option(
     "--trigger",
     type=click.Choice(["manual", "timer"]),
@@ -55,7 +55,7 @@ def backup_run(ctx: click.Context, trigger: str) -> None:
     sys.exit(EXIT[run["result"]])
 
 
-@backup.command("drill")
+@backup.command("drill", context_settings=CONTEXT)
 @click.option(
     "--trigger",
     type=click.Choice(["manual", "timer"]),
@@ -81,7 +81,7 @@ def backup_drill(ctx: click.Context, trigger: str) -> None:
     sys.exit(EXIT[run["result"]])
 
 
-@backup.command("init")
+@backup.command("init", context_settings=CONTEXT)
 @click.pass_context
 def backup_init(ctx: click.Context) -> None:
     """Create the restic repository named by backup.restic_repository (once, by hand).
@@ -99,7 +99,7 @@ def backup_init(ctx: click.Context) -> None:
         click.echo("without it the repository cannot be read.")
 
 
-@backup.command("status")
+@backup.command("status", context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def backup_status_command(ctx: click.Context, as_json: bool) -> None:
@@ -120,7 +120,7 @@ def backup_status_command(ctx: click.Context, as_json: bool) -> None:
     sys.exit(0 if status["healthy"] else 1)
 
 
-@backup.command("list")
+@backup.command("list", context_settings=CONTEXT)
 @click.option("-n", "--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context

@@ -35,7 +35,7 @@ from editorial_assistant.backups.litestream import (
 )
 from editorial_assistant.backups.lock import exclusive
 from editorial_assistant.backups.restore import Kind, Source
-from editorial_assistant.cli_support import become_data_owner, reported_errors, settings_of
+from editorial_assistant.cli_support import CONTEXT, become_data_owner, reported_errors, settings_of
 from editorial_assistant.config import Settings, load_settings
 from editorial_assistant.db import utcnow
 from editorial_assistant.errors import AppError
@@ -312,12 +312,12 @@ def _settings(ctx: click.Context) -> Settings:
         return load_settings(config_file=obj.get("config"))
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def litestream() -> None:
     """Continuous replication of the database with Litestream."""
 
 
-@litestream.command("replicate")
+@litestream.command("replicate", context_settings=CONTEXT)
 @click.pass_context
 def litestream_replicate(ctx: click.Context) -> None:
     """Run Litestream on /etc/editorial-assistant/litestream.yml (what the unit runs)."""
@@ -325,7 +325,7 @@ def litestream_replicate(ctx: click.Context) -> None:
         click.echo(replicate(settings_of(ctx)))
 
 
-@litestream.command("status")
+@litestream.command("status", context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def litestream_status(ctx: click.Context, as_json: bool) -> None:

@@ -42,7 +42,9 @@ def _month_option(_ctx: click.Context, _param: click.Parameter, value: str | Non
         raise click.BadParameter(exc.message) from None
 
 
-@costs.command("report", short_help="A month's cost report as Markdown, CSV or JSON.")
+@costs.command(
+    "report", short_help="A month's cost report as Markdown, CSV or JSON.", context_settings=CONTEXT
+)
 @click.option(
     "--month",
     callback=_month_option,

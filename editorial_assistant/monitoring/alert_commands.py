@@ -20,7 +20,7 @@ def monitor() -> None:
     """Judge the alert thresholds (docs/reference/metrics.md#alerts)."""
 
 
-@monitor.command("run")
+@monitor.command("run", context_settings=CONTEXT)
 @click.pass_context
 def monitor_run(ctx: click.Context) -> None:
     """Observe every threshold once, send what changed, ping the dead-man URL.
@@ -73,7 +73,7 @@ def alerts(ctx: click.Context, as_json: bool, limit: int) -> None:
     sys.exit(1 if now_firing else 0)
 
 
-@alerts.command("unit-failed")
+@alerts.command("unit-failed", context_settings=CONTEXT)
 @click.argument("unit")
 @click.pass_context
 def alerts_unit_failed(ctx: click.Context, unit: str) -> None:

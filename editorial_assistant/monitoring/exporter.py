@@ -1,13 +1,12 @@
 """Serving ``/metrics`` from the API's master process, on its own loopback listener.
 
 The listener is a small threaded HTTP server bound to ``metrics.listen`` (loopback only, checked
-in ``config/operations.py``), never the API's socket: cloudflared reaches the API, and since it connects
-from loopback itself, being local is no proof that a request did not come through the tunnel.
-gunicorn's workers count requests in prometheus-client's multiprocess mode: each writes its
-values to memory-mapped files in one folder, which ``prepare_multiprocess`` empties at start,
-before the workers fork; a scrape adds up every file. When a worker exits, gunicorn's
-``child_exit`` hook drops its live gauges (``worker_exited``); its counters stay counted.
-"""
+in ``config/operations.py``), never the API's socket: cloudflared reaches the API, and since it
+connects from loopback itself, being local is no proof that a request did not come through the
+tunnel. gunicorn's workers count requests in prometheus-client's multiprocess mode: each writes
+its values to memory-mapped files in one folder, which ``prepare_multiprocess`` empties at
+start, before the workers fork; a scrape adds up every file. When a worker exits, gunicorn's
+``child_exit`` hook drops its live gauges (``worker_exited``); its counters stay counted."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from editorial_assistant.cli_support import CONTEXT
 from editorial_assistant.ops.tunnel import (
     DEFAULT_CONFIG,
     FILE_KEY,
@@ -20,12 +21,12 @@ from editorial_assistant.ops.tunnel import (
 )
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def tunnel() -> None:
     """The Cloudflare Tunnel in front of the service."""
 
 
-@tunnel.command("check")
+@tunnel.command("check", context_settings=CONTEXT)
 @click.option(
     "--config",
     "path",

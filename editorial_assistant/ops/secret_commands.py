@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from editorial_assistant.cli_support import CONTEXT
 from editorial_assistant.errors import AppError, ConfigError
 from editorial_assistant.ops.secrets import (
     ENCRYPTED,
@@ -48,7 +49,7 @@ def secret() -> None:
     """The service's secrets (systemd credentials in /etc/editorial-assistant/credentials)."""
 
 
-@secret.command("set")
+@secret.command("set", context_settings=CONTEXT)
 @click.argument("name")
 @click.option("--generate", is_flag=True, help="Store a new random value instead of reading one.")
 @click.option("--plain", is_flag=True, help="Store a plain root-only file, never encrypted.")
@@ -76,7 +77,7 @@ def secret_set(name: str, generate: bool, plain: bool, if_missing: bool) -> None
     _tell_restart(name)
 
 
-@secret.command("rotate")
+@secret.command("rotate", context_settings=CONTEXT)
 @click.argument("name")
 def secret_rotate(name: str) -> None:
     """Give NAME (auth_secret) a new random value, keeping the old one as NAME_previous.
@@ -95,7 +96,7 @@ def secret_rotate(name: str) -> None:
     )
 
 
-@secret.command("delete")
+@secret.command("delete", context_settings=CONTEXT)
 @click.argument("name")
 def secret_delete(name: str) -> None:
     """Remove secret NAME (an optional one, such as auth_secret_previous)."""
@@ -106,7 +107,7 @@ def secret_delete(name: str) -> None:
     _tell_restart(name)
 
 
-@secret.command("list")
+@secret.command("list", context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def secret_list(as_json: bool) -> None:
     """Show each secret: set or not, plain or encrypted, when it changed (never its value)."""
