@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from editorial_assistant.monitoring.alerts import MESSAGE_IDS
 from tests.conftest import SRT
-from tests.system.nspawn import Container, save_journal, system_tools_missing
-from tests.system.packages import build_tools_missing, built, skip_or_fail
-from tests.system.test_package import api, install, upload, wait_job
+from tests.system.nspawn import Container
+from tests.system.test_package import api, upload, wait_job
 
 pytestmark = [pytest.mark.system, pytest.mark.nspawn]
 
@@ -26,24 +23,10 @@ MONITOR = "editorial-assistant-monitor.service"
 WORKER = "editorial-assistant-worker.service"
 
 
-@pytest.fixture(scope="module")
-def deb() -> Path:
-    reason = system_tools_missing() or build_tools_missing()
-    if reason:
-        skip_or_fail(reason)
-    return built("current")
-
-
 @pytest.fixture
-def box(nspawn_base: Path, deb: Path, request: pytest.FixtureRequest) -> Iterator[Container]:
-    from tests.system.conftest import REPORTS
-
-    with Container(nspawn_base, binds_ro={deb.parent: "/debs/current"}) as booted:
-        install(booted, {"current": deb}, "current")
-        yield booted
-        report = request.node.stash.get(REPORTS, {}).get("call")
-        if report is not None and report.failed:
-            save_journal(booted, name=request.node.nodeid)
+def box(installed: Container) -> Container:
+    """A container with the package installed (the shared ``installed`` fixture)."""
+    return installed
 
 
 def alerts(box: Container) -> dict[str, Any]:

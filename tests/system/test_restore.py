@@ -13,15 +13,14 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SRT
-from tests.system.nspawn import Container, save_journal, system_tools_missing
-from tests.system.packages import REPO, build_tools_missing, built, skip_or_fail
-from tests.system.test_package import SUDO_SHIM, api, install, ready, upload, wait_job
+from tests.system.nspawn import Container
+from tests.system.packages import REPO, skip_or_fail
+from tests.system.test_package import api, ready, upload, wait_job
 
 pytestmark = [pytest.mark.system, pytest.mark.nspawn]
 
@@ -107,29 +106,13 @@ def litestream_binary() -> Path:
     return Path(str(found))
 
 
-@pytest.fixture(scope="module")
-def deb() -> Path:
-    reason = system_tools_missing() or build_tools_missing()
-    if reason:
-        skip_or_fail(reason)
-    return built("current")
-
-
 @pytest.fixture
-def box(nspawn_base: Path, deb: Path, request: pytest.FixtureRequest) -> Iterator[Container]:
-    """The package installed, with a ``sudo`` stand-in as the guides use."""
-    from tests.system.conftest import REPORTS
-
-    binary = litestream_binary()
-    with Container(nspawn_base, binds_ro={deb.parent: "/debs/current"}) as booted:
-        install(booted, {"current": deb}, "current")
-        booted.run("cat > /usr/local/bin/sudo && chmod 0755 /usr/local/bin/sudo", input=SUDO_SHIM)
-        booted.copy_in(binary, "/usr/bin/litestream")
-        booted.run(["chmod", "0644", "/usr/bin/litestream"])  # installed, not yet executable
-        yield booted
-        report = request.node.stash.get(REPORTS, {}).get("call")
-        if report is not None and report.failed:
-            save_journal(booted, name=request.node.nodeid)
+def box(installed: Container) -> Container:
+    """The package installed, with the real Litestream put at /usr/bin/litestream (not yet
+    executable: installed, as upstream's .deb would, but switched on by each test)."""
+    installed.copy_in(litestream_binary(), "/usr/bin/litestream")
+    installed.run(["chmod", "0644", "/usr/bin/litestream"])
+    return installed
 
 
 def follow(box: Container, steps: list[Step]) -> dict[str, str]:

@@ -9,15 +9,14 @@ start), and nowhere else: not in a unit's environment, a process's, or the journ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.system.nspawn import Container, save_journal, system_tools_missing
-from tests.system.packages import REPO, build_tools_missing, built, skip_or_fail
-from tests.system.test_package import SUDO_SHIM, install, ready
+from tests.system.nspawn import Container
+from tests.system.packages import REPO
+from tests.system.test_package import install, ready
 
 pytestmark = [pytest.mark.system, pytest.mark.nspawn]
 
@@ -49,26 +48,10 @@ http.server.HTTPServer(("127.0.0.1", {PORT}), Handler).serve_forever()
 """
 
 
-@pytest.fixture(scope="module")
-def deb() -> Path:
-    reason = system_tools_missing() or build_tools_missing()
-    if reason:
-        skip_or_fail(reason)
-    return built("current")
-
-
 @pytest.fixture
-def box(nspawn_base: Path, deb: Path, request: pytest.FixtureRequest) -> Iterator[Container]:
-    """A container with the package installed (and a ``sudo`` stand-in, as in the guides)."""
-    from tests.system.conftest import REPORTS
-
-    with Container(nspawn_base, binds_ro={deb.parent: "/debs/current"}) as booted:
-        install(booted, {"current": deb}, "current")
-        booted.run("cat > /usr/local/bin/sudo && chmod 0755 /usr/local/bin/sudo", input=SUDO_SHIM)
-        yield booted
-        report = request.node.stash.get(REPORTS, {}).get("call")
-        if report is not None and report.failed:
-            save_journal(booted, name=request.node.nodeid)
+def box(installed: Container) -> Container:
+    """A container with the package installed (the shared ``installed`` fixture)."""
+    return installed
 
 
 def listed(box: Container) -> dict[str, Any]:
