@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from editorial_assistant.cli import cli
 from editorial_assistant.config import Settings
-from editorial_assistant.db import connect, migrate, timestamp, utcnow
+from editorial_assistant.db import connect, latest_version, migrate, timestamp, utcnow
 from editorial_assistant.monitoring.monitor import run_monitor
 from editorial_assistant.monitoring.samples import quantile, reading
 from tests.conftest import make_settings
@@ -201,31 +202,45 @@ def test_p95_comes_from_the_histogram_as_prometheus_computes_it() -> None:
     assert quantile(0.5, taken["buckets"]) == pytest.approx(0.1 * 50 / 90)
 
 
-def test_api_errors_from_the_real_api_fire_and_resolve(
-    tmp_path: Path, webhook: WebhookReceiver
-) -> None:
+@contextmanager
+def real_api(
+    tmp_path: Path, webhook: WebhookReceiver, **env: str
+) -> Iterator[tuple[Settings, str]]:
+    """The real API under gunicorn (two workers) with its metrics listener: (settings, base URL)."""
     port, metrics_port, log = free_port(), free_port(), tmp_path / "api.log"
-    env = environment(tmp_path, EA_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
-                      EA_ALERTS_WEBHOOK_URL=webhook.url)  # fmt: skip
+    env = environment(
+        tmp_path,
+        EA_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
+        EA_ALERTS_WEBHOOK_URL=webhook.url,
+        EA_RATE_LIMITS_ENABLED="false",
+        **env,
+    )
     assert run(["migrate"], env).returncode == 0
     settings = make_settings(tmp_path, **{k: v for k, v in env.items() if k.startswith("EA_")})
     base = f"http://127.0.0.1:{port}"
     api = start(["api", "--port", str(port), "--workers", "2"], env, log)
     try:
         wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "api", log)
+        yield settings, base
+    finally:
+        assert stop(api) == 0, log.read_text(errors="replace")[-2000:]
+
+
+def test_api_errors_from_the_real_api_fire_and_resolve(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    with real_api(tmp_path, webhook) as (settings, base):
         at(settings, 0)
         database = sqlite3.connect(settings.database_path)
         database.execute("PRAGMA user_version = 99")  # a newer schema: /readyz answers 503
         answers = [httpx.get(f"{base}/readyz").status_code for _ in range(30)]
         assert answers.count(503) == 30
         at(settings, 6)
-        database.execute("PRAGMA user_version = 5")
+        database.execute(f"PRAGMA user_version = {latest_version()}")
         assert all(httpx.get(f"{base}/readyz").status_code == 200 for _ in range(60))
         at(settings, 12)  # clear from here on; resolved once it stayed clear 5 minutes
         assert all(httpx.get(f"{base}/healthz").status_code == 200 for _ in range(30))
         at(settings, 18)
-    finally:
-        assert stop(api) == 0, log.read_text(errors="replace")[-2000:]
     assert events(webhook, "api.errors") == ["firing", "resolved"]
     assert "100.0% of API requests failed" in webhook.bodies()[0]["summary"]
 
@@ -233,28 +248,16 @@ def test_api_errors_from_the_real_api_fire_and_resolve(
 def test_api_latency_from_the_real_api_fires_and_resolves(
     tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
-    port, metrics_port, log = free_port(), free_port(), tmp_path / "api.log"
-    env = environment(tmp_path, EA_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
-                      EA_ALERTS_WEBHOOK_URL=webhook.url, EA_RATE_LIMITS_ENABLED="false",
-                      EA_MONITOR_API_P95_SECONDS="0.05")  # fmt: skip
-    assert run(["migrate"], env).returncode == 0
-    settings = make_settings(tmp_path, **{k: v for k, v in env.items() if k.startswith("EA_")})
-    base = f"http://127.0.0.1:{port}"
-    api = start(["api", "--port", str(port), "--workers", "2"], env, log)
-    try:
-        wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "api", log)
+    with real_api(tmp_path, webhook, EA_MONITOR_API_P95_SECONDS="0.05") as (settings, base):
         at(settings, 0)
         for _ in range(25):  # a wrong password costs an argon2 hash: ~0.1 s, by design
             answer = httpx.post(f"{base}/api/auth/login", timeout=10,
                                 json={"username": "nobody", "password": "wrong"})  # fmt: skip
             assert answer.status_code == 401, answer.text
         at(settings, 6)
-        assert all(httpx.get(f"{base}/healthz").status_code == 200 for _ in range(40))
-        at(settings, 12)
-        assert all(httpx.get(f"{base}/healthz").status_code == 200 for _ in range(40))
-        at(settings, 18)
-    finally:
-        assert stop(api) == 0, log.read_text(errors="replace")[-2000:]
+        for minute in (12, 18):
+            assert all(httpx.get(f"{base}/healthz").status_code == 200 for _ in range(40))
+            at(settings, minute)
     assert events(webhook, "api.latency") == ["firing", "resolved"]
     [fired] = [b for b in webhook.bodies() if b["alert"] == "api.latency"][:1]
     assert fired["summary"].startswith("API p95 latency is ") and "limit 0.05 s" in fired["summary"]
