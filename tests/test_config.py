@@ -88,3 +88,24 @@ def test_every_setting_is_documented_in_the_configuration_reference() -> None:
         if f"`{name}`" not in reference or f"`{env}`" not in reference
     ]
     assert not missing, f"undocumented settings: {missing}"
+
+
+def test_every_pattern_a_setting_must_match_is_told_in_plain_words(tmp_path: Path) -> None:
+    from editorial_assistant.config.base import ALLOWED
+
+    patterns = {
+        name: meta.pattern
+        for name, _, field in iter_settings()
+        for meta in field.metadata
+        if getattr(meta, "pattern", None)
+    }
+    assert patterns and {n: p for n, p in patterns.items() if p not in ALLOWED} == {}
+    from tests.conftest import make_settings
+
+    with pytest.raises(ConfigError) as refused:
+        make_settings(tmp_path, EA_ALERTS_WEBHOOK_URL="ftp://tickets")
+    said = str(refused.value).splitlines()[-1]
+    assert (
+        said
+        == "  alerts.webhook_url = 'ftp://tickets': must be an http:// or https:// URL, or empty"
+    )

@@ -16,7 +16,7 @@ from pydantic import (
     ValidationError,
 )
 
-from editorial_assistant.config.base import DEFAULT_CONFIG_FILE, RATE_PATTERN, Section, setting
+from editorial_assistant.config.base import ALLOWED, DEFAULT_CONFIG_FILE, Section, setting
 from editorial_assistant.config.operations import (
     AlertSettings,
     AuthSettings,
@@ -234,11 +234,8 @@ def _describe(error: Mapping[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         return f"{name}: unknown setting (check the spelling against the configuration reference)"
     value = error.get("input")
-    if error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] == RATE_PATTERN:
-        return (
-            f"{name} = {value!r}: must be a count per period such as 10/minute "
-            "(N/second, N/minute, N/hour, N/day or N/<seconds>s)"
-        )
+    if error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] in ALLOWED:
+        return f"{name} = {value!r}: must be {ALLOWED[error['ctx']['pattern']]}"
     if isinstance(value, Mapping):  # a whole section failed a cross-field check
         return f"{name}: {error['msg'].removeprefix('Value error, ')}"
     return f"{name} = {value!r}: {error['msg']}"

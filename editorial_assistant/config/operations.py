@@ -13,7 +13,14 @@ from pydantic import (
     model_validator,
 )
 
-from editorial_assistant.config.base import RATE_PATTERN, Section, setting
+from editorial_assistant.config.base import (
+    EMAIL_PATTERN,
+    EMAILS_PATTERN,
+    OPTIONAL_URL_PATTERN,
+    RATE_PATTERN,
+    Section,
+    setting,
+)
 
 
 class AuthSettings(Section):
@@ -163,17 +170,17 @@ class AlertSettings(Section):
         "",
         "Alerts are POSTed here as JSON (one request when a condition starts, one when it "
         "clears). Empty: no webhook.",
-        pattern=r"^(https?://\S+)?$",
+        pattern=OPTIONAL_URL_PATTERN,
     )
     email_to: str = setting(
         "",
         "Alerts are e-mailed to these addresses (comma-separated). Empty: no e-mail.",
-        pattern=r"^([^@,\s]+@[^@,\s]+(\s*,\s*[^@,\s]+@[^@,\s]+)*)?$",
+        pattern=EMAILS_PATTERN,
     )
     email_from: str = setting(
         "",
         "Sender of alert e-mails. Empty: `editorial-assistant@<this host's name>`.",
-        pattern=r"^([^@,\s]+@[^@,\s]+)?$",
+        pattern=EMAIL_PATTERN,
     )
     smtp_host: str = setting(
         "",
@@ -189,7 +196,7 @@ class AlertSettings(Section):
         "",
         "A healthchecks-style URL pinged (GET) after each monitor run that found nothing "
         "firing, and `<url>/fail` when something is. Empty: no ping.",
-        pattern=r"^(https?://\S+)?$",
+        pattern=OPTIONAL_URL_PATTERN,
     )
     resolve_after_minutes: float = setting(
         5,

@@ -10,7 +10,7 @@ from pydantic import (
     field_validator,
 )
 
-from editorial_assistant.config.base import Section, setting
+from editorial_assistant.config.base import ORIGIN_PATTERN, URL_PATTERN, Section, setting
 
 
 class ApiSettings(Section):
@@ -31,7 +31,7 @@ class ApiSettings(Section):
         "",
         "The address people open the service at, such as https://editorial.example.org (the "
         "tunnel's hostname); used in one-time sign-in links. Empty means http://host:port.",
-        pattern=r"^(https?://[A-Za-z0-9.:\[\]-]+)?$",
+        pattern=ORIGIN_PATTERN,
     )
     max_body_bytes: int = setting(
         1_000_000,
@@ -65,7 +65,7 @@ class LlmSettings(Section):
         "https://openrouter.ai/api/v1",
         "OpenRouter's API base URL (tests point it at a local server).",
         env="EA_OPENROUTER_BASE_URL",
-        pattern=r"^https?://[^\s]+$",
+        pattern=URL_PATTERN,
     )
     timeout_seconds: float = setting(
         180,
