@@ -22,18 +22,13 @@ from editorial_assistant.config import Settings, load_settings
 from editorial_assistant.db import Database, check_schema
 from editorial_assistant.errors import AppError, ConfigError
 from editorial_assistant.logs import configure_logging
+from editorial_assistant.ops.secrets import SECRETS as KNOWN_SECRETS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # Commands that only read the configuration, never the data folder.
 READ_ONLY_COMMANDS = {"check", "show", "wait-ready", "version"}
-# Secrets a verb may need after it has stopped being root.
-SECRETS = (
-    "auth_secret",
-    "auth_secret_previous",
-    "openrouter_api_key",
-    "restic_password",
-    "smtp_password",
-)
+# Secrets a verb may need after it has stopped being root: every one the service knows.
+SECRETS = tuple(KNOWN_SECRETS)
 
 
 @contextmanager

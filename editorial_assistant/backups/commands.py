@@ -26,6 +26,13 @@ from editorial_assistant.cli_support import CONTEXT, database_of, reported_error
 from editorial_assistant.db import utcnow
 
 EXIT = {"ok": 0, "warning": 3, "failed": 1}
+trigger_option = click.option(
+    "--trigger",
+    type=click.Choice(["manual", "timer"]),
+    default="manual",
+    show_default=True,
+    help="Who started it (the timer's service passes timer).",
+)
 
 
 @click.group(context_settings=CONTEXT)
@@ -34,13 +41,7 @@ def backup() -> None:
 
 
 @backup.command("run", context_settings=CONTEXT)
-@click.option(
-    "--trigger",
-    type=click.Choice(["manual", "timer"]),
-    default="manual",
-    show_default=True,
-    help="Who started the run (the timer's service passes timer).",
-)
+@trigger_option
 @click.pass_context
 def backup_run(ctx: click.Context, trigger: str) -> None:
     """Snapshot the database and archive it with restic, as the daily timer does.
@@ -56,13 +57,7 @@ def backup_run(ctx: click.Context, trigger: str) -> None:
 
 
 @backup.command("drill", context_settings=CONTEXT)
-@click.option(
-    "--trigger",
-    type=click.Choice(["manual", "timer"]),
-    default="manual",
-    show_default=True,
-    help="Who started the drill (the timer's service passes timer).",
-)
+@trigger_option
 @click.pass_context
 def backup_drill(ctx: click.Context, trigger: str) -> None:
     """Restore the newest Litestream replica and restic snapshot to scratch space and prove them,

@@ -12,10 +12,8 @@ state it had. ``now`` is a parameter, so tests move time without touching the cl
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from editorial_assistant.backups.health import backup_conditions
@@ -27,9 +25,13 @@ from editorial_assistant.db import timestamp
 from editorial_assistant.monitoring import samples
 from editorial_assistant.monitoring.alerts import Condition, Notice, firing, observe
 from editorial_assistant.monitoring.channels import deliver_pending, ping_deadman
-from editorial_assistant.monitoring.resources import disk_usage, host_memory
-
-SYSTEMD = Path("/run/systemd/system")
+from editorial_assistant.monitoring.readings import (
+    disk_usage,
+    host_memory,
+    memory_used_ratio,
+    used_ratio,
+)
+from editorial_assistant.monitoring.status import systemctl, under_systemd
 
 
 @dataclass
@@ -135,17 +137,16 @@ def resource_conditions(settings: Settings) -> list[Condition]:
     found = []
     try:
         _, used, available = disk_usage(settings.data_dir)
-    except OSError:
+    except OSError:  # the data folder is gone: migrations and status say so
         used = available = 0
-    if used + available:  # as df's Use%: the root-reserved blocks are not ours to fill
-        ratio, limit = used / (used + available), settings.monitor.disk_ratio
+    if used + available:
+        ratio, limit = used_ratio(used, available), settings.monitor.disk_ratio
         found.append(Condition("disk.full", ratio > limit,
                                f"The data disk ({settings.data_dir}) is {ratio:.0%} full "
                                f"(limit {limit:.0%}).", "critical"))  # fmt: skip
     memory = host_memory()
     if memory is not None:
-        total, available = memory
-        ratio, limit = 1 - available / total, settings.monitor.memory_ratio
+        ratio, limit = memory_used_ratio(*memory), settings.monitor.memory_ratio
         said = f"The host's memory is {ratio:.0%} used (limit {limit:.0%})."
         found.append(Condition("memory.high", ratio > limit, said))
     return found
@@ -155,7 +156,9 @@ def litestream_conditions(settings: Settings) -> list[Condition]:
     """Litestream keeping the replica up to date, when a replica is set up."""
     if replica_url(settings) is None:
         return []
-    service = _unit_state(LITESTREAM) if SYSTEMD.is_dir() else None
+    service = None
+    if under_systemd():
+        service = systemctl("is-active", LITESTREAM, timeout=15) or "unknown"
     status = replication_status(settings, service=service)
     summary = "; ".join(status.problems) or "The Litestream replica keeps up."
     return [Condition("litestream.behind", bool(status.problems), summary, "critical")]
@@ -179,22 +182,13 @@ def _unit_said(unit: str, state: str) -> str:
 
 def _systemctl() -> dict[str, str]:
     """``{unit: ActiveState}`` for our units; empty when systemd does not run here."""
-    if not SYSTEMD.is_dir():
+    if not under_systemd():
         return {}
-    listed = subprocess.run(
-        ["systemctl", "list-units", "--all", "--plain", "--no-legend", "--no-pager",
-         "editorial-assistant*"],
-        capture_output=True, text=True, timeout=15, check=False,
-    )  # fmt: skip
+    listed = systemctl("list-units", "--all", "--plain", "--no-legend", "--no-pager",
+                       "editorial-assistant*", timeout=15)  # fmt: skip
     states = {}
-    for line in listed.stdout.splitlines():
+    for line in (listed or "").splitlines():
         parts = line.split()
         if len(parts) >= 4 and "@" not in parts[0]:
             states[parts[0]] = parts[2]
     return states
-
-
-def _unit_state(unit: str) -> str:
-    shown = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True,
-                           timeout=15, check=False)  # fmt: skip
-    return shown.stdout.strip() or "unknown"

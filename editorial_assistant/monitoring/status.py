@@ -27,6 +27,13 @@ from editorial_assistant.costs.service import cost_summary
 from editorial_assistant.db import latest_version, schema_version, timestamp
 from editorial_assistant.llm.factory import backend_name
 from editorial_assistant.monitoring import thresholds as limit
+from editorial_assistant.monitoring.readings import (
+    disk_usage,
+    host_memory,
+    memory_used_ratio,
+    service_memory,
+    used_ratio,
+)
 from editorial_assistant.ops.probe import Endpoint, check
 
 Level = Literal["ok", "warn", "fail"]
@@ -273,13 +280,11 @@ def cloudflared_component(settings: Settings) -> Component:
 
 def disk_component(settings: Settings) -> Component:
     """How full the data folder's filesystem is."""
-    from editorial_assistant.monitoring.resources import disk_usage  # see memory_component
-
     data_dir = settings.data_dir
     if not data_dir.is_dir():
         return Component("disk", "fail", f"the data folder {data_dir} does not exist")
     _size, used, available = disk_usage(data_dir)
-    ratio = used / (used + available) if used + available else 0.0
+    ratio = used_ratio(used, available)
     details = {"used_ratio": round(ratio, 4), "available_bytes": available}
     why = f"{ratio:.0%} used, {_bytes(available)} free on {data_dir}'s filesystem"
     level: Level = "ok"
@@ -292,15 +297,11 @@ def disk_component(settings: Settings) -> Component:
 
 def memory_component(settings: Settings) -> Component:
     """The host's memory, and each unit's against its MemoryMax=."""
-    # Imported here: resources imports prometheus-client, which must not load in the CLI
-    # before the API sets up its multiprocess folder (tests/monitoring/test_metrics.py).
-    from editorial_assistant.monitoring.resources import host_memory, service_memory
-
     host = host_memory()
     if host is None:
         return Component("memory", "warn", "cannot read the host's memory")
     total, available = host
-    ratio = 1 - available / total if total else 0.0
+    ratio = memory_used_ratio(total, available)
     details: dict[str, Any] = {"host_used_ratio": round(ratio, 4), "available_bytes": available}
     tight = [
         f"{unit} at {used / most:.0%} of its MemoryMax="

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from editorial_assistant.monitoring.resources import host_memory, service_memory
+from editorial_assistant.monitoring.readings import host_memory, service_memory
 
 NODE = """Node 0 MemTotal:        4000000 kB
 Node 0 MemFree:          500000 kB
