@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,6 +44,7 @@ from editorial_assistant.monitoring.router import router as monitoring_router
 from editorial_assistant.ops.router import router as ops_router
 from editorial_assistant.transcripts.router import router as transcripts_router
 from editorial_assistant.web.docs import router as docs_router
+from editorial_assistant.web.errors import error_page, wants_page
 from editorial_assistant.web.hygiene import install_hygiene
 from editorial_assistant.web.router import router as web_router
 
@@ -183,20 +184,22 @@ def error_response(
     message: str,
     hint: str = "",
     details: dict[str, Any] | None = None,
-) -> JSONResponse:
-    """A JSON response in the shared error shape."""
+) -> Response:
+    """A response in the shared error shape: JSON, or the same as a page for a browser."""
     return _render(request, AppError(message, code=code, hint=hint, details=details), status)
 
 
-def _render(request: Request, error: AppError, status: int) -> JSONResponse:
+def _render(request: Request, error: AppError, status: int) -> Response:
     body = error.as_dict()
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["error"]["request_id"] = request_id
+    if wants_page(request):
+        return error_page(request, error, status=status, request_id=request_id)
     return JSONResponse(body, status_code=status)
 
 
-async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     response = _render(request, exc, exc.status)
     response.headers.update(exc.headers)
@@ -208,7 +211,7 @@ async def _login_required(request: Request, exc: Exception) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(exc.path)}", status_code=303)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = [_describe_problem(error) for error in exc.errors()]
     hint = "Check the request against /openapi.json."
@@ -229,7 +232,7 @@ def _describe_problem(error: dict[str, Any]) -> str:
     return f"{where}: {error.get('msg', 'invalid')}"
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "Request failed."
@@ -238,7 +241,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status_code, code, message, "See /docs for the API.")
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
         request,

@@ -80,7 +80,8 @@ def _dependency(rule: Rule) -> DependsParam:
             actor = await run_in_threadpool(_check, request, conn, rule)
         except Unauthenticated:
             if rule.page:
-                raise LoginRequired(request.url.path) from None
+                query = request.url.query
+                raise LoginRequired(request.url.path + (f"?{query}" if query else "")) from None
             raise
         if actor is not None:
             anonymous = _who(request)
