@@ -7,6 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+# The accessibility engine the browser tests inject; its version is also in scripts/fetch-axe
+# (with the integrity it checks) and tests/web/browser/harness.py.
+AXE := .cache/axe-core/4.14.1/axe.min.js
 
 .PHONY: all run test lint format typecheck bench clean lock wheelhouse deb apt-repo
 
@@ -29,7 +32,10 @@ run: $(STAMP)
 	EA_DATA_DIR=$(EA_DATA_DIR) EA_CONFIG=$(CURDIR)/etc/editorial-assistant/dev.toml \
 	  $(BIN)/editorial-assistant serve --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP)
+$(AXE):
+	scripts/fetch-axe
+
+test: $(DEV_STAMP) $(AXE)
 	$(BIN)/python -m pytest
 
 lint: $(DEV_STAMP)
