@@ -88,10 +88,10 @@ def test_an_unexpected_error_is_a_plain_500_without_a_traceback(client: TestClie
     assert "secret internals" not in response.text and "Traceback" not in response.text
 
 
-def test_the_landing_page_lists_jobs_with_escaped_text(client: TestClient) -> None:
+def test_the_queue_page_lists_jobs_with_escaped_text(client: TestClient) -> None:
     from tests.conftest import SRT, upload
 
     upload(client, "<script>alert(1)</script>.srt", SRT)
     page = client.get("/")
-    assert page.status_code == 200 and "Latest jobs" in page.text
+    assert page.status_code == 200 and "<h1>Queue</h1>" in page.text
     assert "<script>" not in page.text

@@ -68,7 +68,7 @@ FORGED = {
     "Forwarded": "for=198.51.100.99",
     "X-Forwarded-Proto": "https",
 }
-NEXT_FIELD = re.compile(r"name=next value='([^']*)'")
+NEXT_FIELD = re.compile(r'name="next" value="([^"]*)"')
 
 
 def stays_on_site(location: str) -> bool:

@@ -101,8 +101,9 @@
     } else if (then === "result") {
       showResult(form, result.data);
     } else if (then === "live") {
-      say(status, form.dataset.done || "Done.", "ok");
-      refreshLive();
+      say(status, "", "");
+      say(document.getElementById("flash"), form.dataset.done || "Done.", "ok");
+      refreshLive(true);
     } else {
       window.location.assign(then);
     }
@@ -210,7 +211,29 @@
   let refreshing = false;
   let again = false;
 
-  async function refreshLive() {
+  function focusKey(element) {
+    if (!element || element === document.body) return null;
+    if (element.id) return { id: element.id };
+    const form = element.closest("form[data-api]");
+    if (form) return { api: form.dataset.api, index: Array.from(form.elements).indexOf(element) };
+    return null;
+  }
+
+  function restoreFocus(key) {
+    if (!key) return;
+    let target = key.id ? document.getElementById(key.id) : null;
+    if (!target && key.api) {
+      const form = Array.from(document.querySelectorAll("form[data-api]")).find((f) => f.dataset.api === key.api);
+      target = form ? form.elements[key.index] : null;
+    }
+    if (target) target.focus();
+  }
+
+  const typing = (element) => element && ["INPUT", "SELECT", "TEXTAREA"].includes(element.tagName);
+
+  // Swaps each live region for its fresh copy. A region where someone is typing is left alone
+  // (unless they just acted themselves); the focus stays on the same control after a swap.
+  async function refreshLive(force) {
     const regions = document.querySelectorAll("[data-live-region]");
     if (!regions.length) return;
     if (refreshing) { again = true; return; }
@@ -221,15 +244,19 @@
         const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
         regions.forEach((region) => {
           const next = fresh.getElementById(region.id);
-          if (!next || region.contains(document.activeElement)) return;
-          if (region.innerHTML !== next.innerHTML) region.replaceChildren(...next.childNodes);
+          if (!next || region.innerHTML === next.innerHTML) return;
+          const active = region.contains(document.activeElement) ? document.activeElement : null;
+          if (active && typing(active) && !force) { again = true; return; }
+          const key = focusKey(active);
+          region.replaceChildren(...next.childNodes);
+          restoreFocus(key);
         });
         const cursor = fresh.body.dataset.liveCursor;
         if (cursor) document.body.dataset.liveCursor = cursor;
       }
     } finally {
       refreshing = false;
-      if (again) { again = false; refreshLive(); }
+      if (again) { again = false; window.setTimeout(refreshLive, 2000); }
     }
   }
 
@@ -251,7 +278,11 @@
 
   function listen() {
     if (!document.body.dataset.live) return;
-    if (!window.EventSource) { poll(); return; }
+    if (!window.EventSource) {
+      document.body.dataset.liveMode = "polling";
+      poll();
+      return;
+    }
     let failures = 0;
     const open = () => {
       const stream = new EventSource(liveUrl().toString());
