@@ -79,7 +79,9 @@ def _dependency(rule: Rule) -> DependsParam:
         try:
             actor = await run_in_threadpool(_check, request, conn, rule)
         except Unauthenticated:
-            if rule.page:
+            # Only local accounts have a sign-in page to go to; under Access the error page says
+            # to come in through Access.
+            if rule.page and request.app.state.access.settings.auth.mode == "local":
                 query = request.url.query
                 raise LoginRequired(request.url.path + (f"?{query}" if query else "")) from None
             raise

@@ -135,3 +135,17 @@ def test_a_misconfigured_access_mode_refuses_to_start(
     result = run(["api", "--port", "1"], environment(tmp_path, EA_AUTH_MODE="access", **env))
     assert result.returncode == 2
     assert named in result.stderr and "Traceback" not in result.stderr
+
+
+def test_under_access_the_dashboard_simply_knows_the_person(app, team) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        page = client.get("/", headers={**signed(team), "Accept": "text/html"})
+        assert page.status_code == 200
+        assert 'alice <span class="role">(admin)</span>' in page.text
+        assert '<meta name="csrf-token" content="' in page.text
+        assert "Sign out" not in page.text  # Access signs people out, not this page
+        # Without Access's header there is no password form to go to: a page says why.
+        bare = client.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert bare.status_code == 401
+    assert "<code>unauthenticated</code>" in bare.text
+    assert "Cf-Access-Jwt-Assertion" in bare.text
