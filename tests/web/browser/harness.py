@@ -95,7 +95,8 @@ class LiveService:
 def live_service(folder: Path, **env: str) -> Iterator[LiveService]:
     """Migrate, add alice, bob and carol with passwords, then serve on a free port until done."""
     port = free_port()
-    environ = environment(folder, **{**QUIET, **env})
+    # The port in the settings too: /system's API check probes the configured port.
+    environ = environment(folder, **{**QUIET, "EA_API_PORT": str(port), **env})
     service = LiveService(
         base_url=f"http://127.0.0.1:{port}",
         env=environ,

@@ -47,16 +47,6 @@ FOCUSED = """() => {
 }"""
 
 
-# Known app-side faults, each with its fix: the test reports them as xfail until they are gone.
-SIDEWAYS = {
-    "queue": "static/app.css: the upload's <input type=file> keeps its intrinsic width (394 px "
-    "at 360 px); needs input[type=file] { max-width: 100%; }",
-    "job": "static/app.css: .table-wrap is not a containing block, so the absolutely placed "
-    ".visually-hidden spans in the phase table's Retry forms stretch the page to 1212 px; "
-    "needs .table-wrap { position: relative; }",
-}
-
-
 @pytest.fixture(scope="module")
 def finished(live: LiveService) -> dict[str, Any]:
     """A completed job: the queue has a row, the job page drafts, the project page a job."""
@@ -114,8 +104,6 @@ def test_no_page_scrolls_sideways_on_a_phone(
           .filter(e => getComputedStyle(e).position !== "absolute")
           .slice(0, 5).map(e => e.outerHTML.slice(0, 120))"""
     )
-    if width > 360 and name in SIDEWAYS:
-        pytest.xfail(SIDEWAYS[name])
     assert width <= 360, f"the page is {width} px wide at 360 px; too wide: {wide}"
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, expect
 
 from editorial_assistant.pipeline.phases import PHASE_BY_NAME
 from editorial_assistant.pipeline.provenance import strip_header
@@ -41,11 +42,17 @@ MARK = "window.__marker = 1"
 STILL_MARKED = "window.__marker === 1"
 
 
+@pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_an_editor_drops_generated_caption_files_on_the_queue(
-    page_as: Callable[..., Page], live: LiveService
+    size: str,
+    page_as: Callable[..., Page],
+    live: LiveService,
+    screenshot: Callable[[Page, str], Any],
 ) -> None:
     files = [caption_file("DROP") for _ in range(3)]
-    drop_and_check(page_as("editor"), live, files, scc_file())
+    page = page_as("editor", size)
+    drop_and_check(page, live, files, scc_file())
+    screenshot(page, "queue-upload-results")
 
 
 def test_an_editor_drops_corpus_caption_files_on_the_queue(
@@ -179,7 +186,12 @@ def test_an_editor_cancels_and_reprioritises_jobs_from_the_queue(
 
     row = page.locator(f"#job-{to_cancel['id']}")
     asked: list[str] = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+
+    def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     row.get_by_role("button", name=f"Cancel job {to_cancel['id']}").click()
     expect(row.locator(".badge")).to_have_text("cancelled")
     assert asked and asked[0].startswith(f"Cancel job {to_cancel['id']} (")
