@@ -129,6 +129,7 @@ def _check(request: Request, conn: sqlite3.Connection, rule: Rule) -> Actor | No
     control.limit([by_address, f"actor:{actor.label}:{group}"], group)
     if actor.uses_browser_credentials and request.method not in SAFE_METHODS:
         _check_csrf(request, actor)
+    request.state.actor = actor  # known even when refused: a refusal page still shows who
     _authorize(conn, actor=actor, rule=rule, params=request.path_params)
     return actor
 

@@ -24,6 +24,12 @@ TITLES = {
 }
 
 
+PAGE_HINTS = {
+    404: "The queue lists every job: search it by Media ID or file name.",
+    409: "Reload the page to see where things stand now.",
+}
+
+
 def wants_page(request: Request) -> bool:
     """Whether a browser is navigating to a page (not calling the API or fetching a stream)."""
     accept = request.headers.get("accept", "")
@@ -37,6 +43,8 @@ def error_page(
     hint = error.hint
     if error.code == "invalid_request":
         hint = "Check the address: the link may be out of date or mistyped."
+    elif "/api/" in hint or "openapi" in hint.lower():  # advice for API callers, not readers
+        hint = PAGE_HINTS.get(status, "")
     return page(
         request,
         "error.html",

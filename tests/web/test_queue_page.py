@@ -128,3 +128,20 @@ def test_the_live_cursor_moves_when_a_job_changes(client: TestClient) -> None:
     assert client.get(f"/jobs/{job_id}/live").json()["cursor"] > after_upload
     page = client.get("/").text
     assert f'data-live-cursor="{client.get("/live").json()["cursor"]}"' in page
+
+
+def test_a_refusal_page_keeps_the_frame_of_the_person_refused(
+    client: TestClient, settings: Settings
+) -> None:
+    viewer = bearer(add_persona(settings, "vera", "viewer"))
+    refused = client.get("/admin/users", headers={**viewer, **HTML})
+    assert refused.status_code == 403 and "<code>forbidden</code>" in refused.text
+    assert "key:vera-key" in refused.text and '<a href="/costs">Costs</a>' in refused.text
+    assert '<a href="/admin/users"' not in refused.text  # the nav shows only what they may open
+
+
+def test_a_missing_job_page_gives_readers_advice_not_api_calls(client: TestClient) -> None:
+    missing = client.get("/jobs/999", headers=HTML)
+    assert missing.status_code == 404 and "<code>not_found</code>" in missing.text
+    assert "/api/" not in missing.text.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "search it by Media ID or file name" in missing.text
