@@ -13,7 +13,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -46,6 +47,7 @@ from editorial_assistant.transcripts.router import router as transcripts_router
 from editorial_assistant.web.docs import router as docs_router
 from editorial_assistant.web.errors import error_page, wants_page
 from editorial_assistant.web.hygiene import install_hygiene
+from editorial_assistant.web.live import end_streams_on_exit
 from editorial_assistant.web.router import router as web_router
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """Build the API for one set of settings."""
     app = FastAPI(
+        lifespan=_lifespan,
         title="Editorial Assistant",
         version=__version__,
         description="Caption files in, LLM-drafted editorial material out.",
@@ -101,6 +104,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     app.state.metrics = RequestMetrics()
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.metrics)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    end_streams_on_exit()
+    yield
 
 
 # Room for the multipart framing and form fields around an uploaded caption file.

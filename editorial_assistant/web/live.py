@@ -5,16 +5,20 @@ memory; every change to a job writes a row to ``job_events`` in the same transac
 newest row's id is the *cursor*. A stream looks at it once a second and sends ``change`` with the
 new cursor whenever it moved (as the event's ``id``, so a reconnecting browser says where it
 was); the page then fetches itself again and swaps its live parts. A stream ends after
-``STREAM_SECONDS`` (the browser reconnects), so a restart never waits long on open streams.
+``STREAM_SECONDS`` (the browser reconnects), and at once when the server is told to stop
+(``end_streams_on_exit``): a graceful stop waits for open responses, and an open stream would
+otherwise hold every restart of the API for the whole graceful timeout.
 Asked for JSON instead, the same URLs answer the cursor once: the polling fallback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
-from collections.abc import AsyncIterator
-from typing import Annotated
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -24,6 +28,7 @@ from editorial_assistant.auth.rules import allow, job_project
 from editorial_assistant.jobs.router import JobId
 
 router = APIRouter(include_in_schema=False)
+STOPPING = threading.Event()
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 STREAM_SECONDS = 55.0
@@ -60,6 +65,29 @@ async def job_changes(
     return await _answer(request, job_id, _start(cursor_param, last_event_id))
 
 
+def end_streams_on_exit() -> None:
+    """Make the server's stop signals (SIGTERM, SIGINT) also end the open streams.
+
+    Called as the app starts inside the server (uvicorn installs its own handlers first, and
+    puts back the originals when it stops); the server's handler still runs, after ours.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # an app run in a test client's thread: no signals to follow
+    STOPPING.clear()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        def stop_streams(
+            number: int, frame: object, previous: Callable[..., Any] = previous
+        ) -> None:
+            STOPPING.set()
+            previous(number, frame)
+
+        signal.signal(signum, stop_streams)
+
+
 def _start(given: int, last_event_id: str | None) -> int:
     if last_event_id and last_event_id.isdigit():
         return int(last_event_id)
@@ -88,7 +116,7 @@ async def _stream(request: Request, job_id: int | None, seen: int) -> AsyncItera
     loop = asyncio.get_running_loop()
     started = last_sent = loop.time()
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
-    while loop.time() - started < STREAM_SECONDS:
+    while loop.time() - started < STREAM_SECONDS and not STOPPING.is_set():
         if await request.is_disconnected():
             return
         now = await _read(request, job_id)

@@ -69,3 +69,24 @@ def test_the_worker_s_progress_reaches_an_open_stream(tmp_path: Path) -> None:
             assert next(changes(again)) > final
     finally:
         assert stop(server, signal.SIGINT) == 0, log.read_text(errors="replace")[-2000:]
+
+
+def test_a_stop_ends_open_streams_instead_of_waiting_on_them(tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    base = f"http://127.0.0.1:{port}"
+    env = environment(tmp_path)
+    http = api_client(admin_key(env))
+    server = start(["serve", "--port", str(port)], env, log)
+    try:
+        wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "ready", log)
+        with http.stream("GET", f"{base}/live", headers=STREAM) as stream:
+            lines = stream.iter_lines()
+            assert next(lines) == "retry: 3000"
+            server.send_signal(signal.SIGTERM)  # what systemctl stop sends
+            rest = list(lines)  # the server ends the stream: no event, no error
+        assert all(not line or line.startswith(":") for line in rest)
+        assert server.wait(timeout=60) == 0
+    finally:
+        stop(server, signal.SIGTERM)
+    # The workers stopped by themselves; none had to be killed at the graceful timeout.
+    assert "SIGKILL" not in log.read_text(errors="replace")
