@@ -117,8 +117,10 @@ def actions(job: dict[str, Any]) -> dict[str, bool]:
 def status_line(job: dict[str, Any]) -> str:
     """One sentence on where the job is, for the page's polite live announcement."""
     phases = job["phases"]
-    done = sum(phase["status"] in ("completed", "skipped") for phase in phases)
-    line = f"{job['status'].capitalize()}: {done} of {len(phases)} phases done."
+    done = sum(phase["status"] == "completed" for phase in phases)
+    skipped = sum(phase["status"] == "skipped" for phase in phases)
+    line = f"{job['status'].capitalize()}: {done} of {len(phases)} phases done"
+    line += f", {skipped} skipped." if skipped else "."
     current = next((p for p in phases if p["status"] == "running"), None)
     if job["status"] == "running" and current is not None:
         line += f" Now: {_title(current['name'])}."
