@@ -11,30 +11,31 @@ makes this raise.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import grp
-import ipaddress
-import json
-import os
-import pwd
 import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 import yaml
 
 from editorial_assistant.errors import ConfigError
+from editorial_assistant.ops.tunnel_values import (
+    CREDENTIAL_KEYS,
+    Problem,
+    is_base64,
+    is_loopback,
+    metrics_host,
+    read_credential,
+    refusal,
+    team_name,
+)
 
 DEFAULT_CONFIG = Path("/etc/editorial-assistant/cloudflared.yml")
 MAX_BYTES = 1_000_000  # a real config is a few KB
 FILE_KEY = "(file)"
 CATCH_ALL = "http_status:404"
 API_SOCKET = "unix:/run/editorial-assistant/api.sock"
-TUNNEL_USER = "editorial-assistant-tunnel"  # the user editorial-assistant-tunnel.service runs as
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 AUD_TAG = re.compile(r"[0-9a-f]{64}", re.IGNORECASE)
 TEAM_NAME = re.compile(r"[a-z0-9-]+", re.IGNORECASE)
@@ -69,27 +70,6 @@ REFUSED_KEYS = {
     "credentials-contents": "puts the tunnel secret in this file; it belongs in credentials-file",
     "warp-routing": "lets WARP clients reach the VM's network when enabled",
 }
-REFUSED_SERVICES = {
-    "hello_world": "is cloudflared's built-in test page",
-    "hello-world": "is cloudflared's built-in test page",
-    "helloworld": "is cloudflared's built-in test page",
-    "bastion": "is a jump host: Access users could open connections to any host the VM reaches",
-    "socks-proxy": "is a SOCKS proxy into the VM's network",
-}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding: an ``error`` (cloudflared or our policy refuses it) or a ``warning``."""
-
-    severity: Literal["error", "warning"]
-    key: str
-    message: str
-    fix: str
-
-    def line(self) -> str:
-        """One line for a terminal: ``ERROR key: message Fix: …``."""
-        return f"{self.severity.upper()} {self.key}: {self.message} Fix: {self.fix}"
 
 
 class TunnelConfigUnreadable(ConfigError):
@@ -127,7 +107,7 @@ def check_tunnel_text(
     document = _parse(data)
     if isinstance(document, Problem):
         return [document]
-    checker = _Checker(team=_team_name(team) if team else None, aud=aud)
+    checker = _Checker(team=team_name(team) if team else None, aud=aud)
     checker.check(document)
     return checker.problems
 
@@ -218,17 +198,17 @@ class _Checker:
         if path is not None and not path.startswith("/"):
             self.error("credentials-file", f"{path!r} is not an absolute path.", f"Use {what}.")
         elif path is not None:
-            credential, problems = _read_credential(Path(path))
+            credential, problems = read_credential(Path(path))
             self.problems += problems
             if credential is not None:
                 self.credential_fields(credential, tunnel)
 
     def credential_fields(self, credential: dict[Any, Any], tunnel: str | None) -> None:
         fix = "Copy the <UUID>.json that `cloudflared tunnel create` wrote, unchanged."
-        account, secret, tunnel_id = (credential.get(k) for k in _CREDENTIAL_KEYS)
+        account, secret, tunnel_id = (credential.get(k) for k in CREDENTIAL_KEYS)
         if not isinstance(account, str) or not account:
             self.error("credentials-file.AccountTag", "is missing or empty.", fix)
-        if not _is_base64(secret):
+        if not is_base64(secret):
             self.error("credentials-file.TunnelSecret", "is missing or not base64.", fix)
         if not isinstance(tunnel_id, str) or not UUID.fullmatch(tunnel_id):
             self.error("credentials-file.TunnelID", "is missing or not a UUID.", fix)
@@ -259,7 +239,7 @@ class _Checker:
         if last and service not in (None, CATCH_ALL):
             why = f"is {service!r}: the last rule gets every unknown host name."
             self.error(f"{key}.service", why, f"End with `- service: {CATCH_ALL}`.")
-            reaches = not service.startswith("http_status:") and _refusal(service) is None
+            reaches = not service.startswith("http_status:") and refusal(service) is None
         else:
             reaches = service is not None and self.service(f"{key}.service", service)
         self.matching(key, rule.get("hostname"), rule.get("path"), last=last)
@@ -299,7 +279,7 @@ class _Checker:
             if not code.isdigit() or not 100 <= int(code) <= 999:
                 self.error(key, f"{service!r} is not an HTTP status.", f"Use {CATCH_ALL}.")
             return False
-        why = _refusal(service)
+        why = refusal(service)
         if why:
             self.error(
                 key, f"{service!r} {why}. Allowed: {ALLOWED_SERVICES}.", f"Use {API_SOCKET}."
@@ -335,7 +315,7 @@ class _Checker:
     def team_name(self, key: str, value: Any) -> None:
         team = self.text(key, value, "the Access team name (<team>.cloudflareaccess.com)")
         if team is not None and not TEAM_NAME.fullmatch(team):
-            bare = _team_name(team)
+            bare = team_name(team)
             fix = f"Use {bare!r}." if TEAM_NAME.fullmatch(bare) else "Use the team name only."
             why = f"{team!r} is not a bare team name (cloudflared adds .cloudflareaccess.com)."
             self.error(key, why, fix)
@@ -360,12 +340,12 @@ class _Checker:
 
     def metrics(self, value: Any) -> None:
         fix = "Set `metrics: 127.0.0.1:20241`."
-        host = _metrics_host(value)
+        host = metrics_host(value)
         if value is None:
             self.warn("metrics", "is not set: cloudflared picks an address itself.", fix)
         elif host is None:
             self.error("metrics", f"{value!r} is not host:port.", fix)
-        elif not _is_loopback(host):
+        elif not is_loopback(host):
             where = repr(host) if host else "every interface"
             self.error("metrics", f"listens on {where}; it must stay on loopback.", fix)
 
@@ -386,102 +366,5 @@ class _Checker:
                 self.warn(where, "is not a key cloudflared knows here.", "Check its spelling.")
 
 
-_CREDENTIAL_KEYS = ("AccountTag", "TunnelSecret", "TunnelID")
-
-
-def _read_credential(path: Path) -> tuple[dict[Any, Any] | None, list[Problem]]:
-    """The credential's JSON object (None when absent or unreadable) and what is wrong with it."""
-    key, fix = "credentials-file", "Install the <UUID>.json from `cloudflared tunnel create`."
-    problems = []
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            return None, [Problem("error", key, f"{path} is not a regular file.", fix)]
-        modes = f"chown root:{TUNNEL_USER} {path}; chmod 640 {path}"
-        if info.st_mode & stat.S_IROTH:
-            why = f"{path} is readable by every user on the VM."
-            problems.append(Problem("warning", key, why, modes))
-        elif not _tunnel_user_can_read(info):
-            why = f"{path} is not readable by {TUNNEL_USER}, the user cloudflared runs as."
-            problems.append(Problem("warning", key, why, modes))
-        raw = path.read_bytes()[:65536]
-    except FileNotFoundError:
-        why = f"{path} does not exist yet; the tunnel unit stays skipped until it does."
-        return None, [Problem("warning", key, why, fix)]
-    except OSError as exc:
-        why = f"cannot check {path}: {exc.strerror}."
-        return None, [Problem("warning", key, why, "Run the check with sudo.")]
-    try:
-        credential = json.loads(raw)
-    except (ValueError, RecursionError):  # includes UnicodeDecodeError
-        credential = None
-    if not isinstance(credential, dict):
-        why = f"{path} is not a JSON tunnel credential (cert.pem is not one)."
-        return None, [*problems, Problem("error", key, why, fix)]
-    return credential, problems
-
-
-def _tunnel_user_can_read(info: os.stat_result, name: str = TUNNEL_USER) -> bool:
-    """True when user ``name`` may read a file by its mode, or when there is no such user here."""
-    try:
-        user = pwd.getpwnam(name)
-    except KeyError:
-        return True
-    groups = {user.pw_gid} | {g.gr_gid for g in grp.getgrall() if name in g.gr_mem}
-    owner = info.st_uid == user.pw_uid and info.st_mode & stat.S_IRUSR
-    return bool(owner or (info.st_gid in groups and info.st_mode & stat.S_IRGRP))
-
-
-def _is_base64(value: Any) -> bool:
-    try:
-        return isinstance(value, str) and bool(base64.b64decode(value, validate=True))
-    except (binascii.Error, ValueError):
-        return False
-
-
 def _enabled(value: Any) -> bool:
     return not isinstance(value, dict) or bool(value.get("enabled"))
-
-
-def _refusal(service: str) -> str | None:
-    """Why a service is refused, or None for a Unix socket or an http(s) URL on loopback."""
-    for prefix in ("unix:", "unix+tls:"):
-        if service.startswith(prefix):
-            absolute = service.removeprefix(prefix).startswith("/")
-            return None if absolute else "has a relative socket path"
-    if service in REFUSED_SERVICES:
-        return REFUSED_SERVICES[service]
-    try:
-        url = urlsplit(service)
-        host, _port = url.hostname, url.port
-    except ValueError:
-        return "is not a valid URL"
-    if url.scheme not in ("http", "https"):
-        return f"uses {url.scheme or 'no'} scheme; only HTTP to the API is routed"
-    if not host or not _is_loopback(host):
-        return f"points at {host or 'no host'}, which is not this machine's loopback"
-    if url.path or url.query:
-        return "has a path; cloudflared refuses paths in a service URL"
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _metrics_host(value: Any) -> str | None:
-    if not isinstance(value, str) or ":" not in value:
-        return None
-    host, _, port = value.rpartition(":")
-    return host.removeprefix("[").removesuffix("]") if port.isdigit() or not port else None
-
-
-def _team_name(value: str) -> str:
-    """``acme`` from ``acme``, ``acme.cloudflareaccess.com`` or ``https://acme…/``."""
-    name = value.strip().lower().removeprefix("https://").removeprefix("http://")
-    return name.split("/")[0].removesuffix(".cloudflareaccess.com")

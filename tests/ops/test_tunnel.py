@@ -16,12 +16,8 @@ import yaml
 from click.testing import CliRunner
 
 from editorial_assistant.cli import cli
-from editorial_assistant.ops.tunnel import (
-    MAX_BYTES,
-    Problem,
-    _tunnel_user_can_read,
-    check_tunnel_config,
-)
+from editorial_assistant.ops.tunnel import MAX_BYTES, Problem, check_tunnel_config
+from editorial_assistant.ops.tunnel_values import _tunnel_user_can_read
 
 SHIPPED = Path(__file__).resolve().parents[2] / "etc" / "editorial-assistant" / "cloudflared.yml"
 TUNNEL_ID = "6ff42ae2-765d-4adf-8112-31c55c1551ef"
