@@ -480,6 +480,12 @@ GUIDE_COMMANDS = [
     ("install.md", "sudo editorial-assistant jobs list", "2WLI1209HD"),
     ("install.md", "sudo -u editorial-assistant editorial-assistant jobs show 1", "2WLI1209HD"),
     ("install.md", "sudo journalctl -u editorial-assistant-worker JOB_ID=1", "job 1"),
+    (
+        "install.md",
+        "sudo curl --unix-socket /run/editorial-assistant/api.sock -H @$HOME/.ea-setup-header "
+        "http://localhost/jobs/1",
+        '<article class="draft" id="draft-seo.md"',
+    ),
     ("install.md", "sudo journalctl -u editorial-assistant-api -p warning", ""),
     ("install.md", "sudo -u editorial-assistant editorial-assistant costs", ""),
     ("install.md", "systemd-analyze security editorial-assistant-api.service", "exposure"),

@@ -61,8 +61,10 @@ def test_each_media_id_is_one_row_with_its_jobs_drafts_cost_and_latest_job(
     row = row_of(client.get("/projects").text, "2WLI1101HD")
     assert "2" in row and "(1 queued, 1 completed)" in row
     assert f'<a href="/jobs/{second}">#{second}</a> <span class="badge queued">queued</span>' in row
-    for name in ("brainstorming.md", "formatted_transcript.md", "seo.md", "qa_review.md"):
+    job_page = client.get(f"/jobs/{first}").text
+    for name in ("brainstorming", "formatted_transcript", "seo", "qa_review"):
         assert f'href="/jobs/{first}#draft-{name}"' in row
+        assert f'id="draft-{name}"' in job_page  # the link lands on that draft
     assert f"from job #{first}" in row
     assert "$0.2625" in row
 
@@ -140,7 +142,7 @@ def test_a_project_lists_every_job_with_its_status_dates_cost_and_drafts(
     assert "<h1>Project 2WLI1101HD</h1>" in page
     assert page.index(f'id="job-{second}"') < page.index(f'id="job-{first}"')
     assert '<span class="badge completed">completed</span>' in page
-    assert f'href="/jobs/{first}#draft-seo.md"' in page
+    assert f'href="/jobs/{first}#draft-seo"' in page
     assert f'href="/jobs/{second}#draft-' not in page
     assert "$0.5000" in page and " UTC" in page
 
