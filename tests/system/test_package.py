@@ -484,7 +484,7 @@ GUIDE_COMMANDS = [
         "install.md",
         "sudo curl --unix-socket /run/editorial-assistant/api.sock -H @$HOME/.ea-setup-header "
         "http://localhost/jobs/1",
-        '<article class="draft" id="draft-seo.md"',
+        "<h1>Job 1: 2WLI1209HD</h1>",
     ),
     ("install.md", "sudo journalctl -u editorial-assistant-api -p warning", ""),
     ("install.md", "sudo -u editorial-assistant editorial-assistant costs", ""),
