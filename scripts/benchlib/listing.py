@@ -3,14 +3,15 @@
 The product API is seeded through its own upload endpoint and worker, then ``minimal_app`` is
 started on the same database file under the same gunicorn settings. Both are warmed up, then
 measured in alternating rounds (minimal, product, minimal, product, …) so drift on the machine
-hits both alike; the median round of each is reported.
+hits both alike; the median round of each is reported. ``alternate`` and ``median_round`` do
+the same for any set of targets (the pages scenario uses them).
 """
 
 from __future__ import annotations
 
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -69,35 +70,79 @@ def _rows(base_url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
     return list(response.json()["jobs"])
 
 
+class Target(NamedTuple):
+    """One URL to load and the headers every request to it sends."""
+
+    url: str
+    headers: dict[str, str]
+
+
 def measure(
-    service: Service, *, tool: str, clients: int, seconds: float, rounds: int, warmup: float
+    service: Service,
+    minimal_url: str,
+    *,
+    tool: str,
+    clients: int,
+    seconds: float,
+    rounds: int,
+    warmup: float,
 ) -> dict[str, Any]:
     """Alternate load rounds on both servers; medians, every round and the ratio."""
-    minimal_url = start_minimal(service, workers=service.api_workers)
     check_same_rows(service, minimal_url)
-    urls = {"minimal": minimal_url + PATH, "product": service.base_url + PATH}
-    # Both get the same request, key included: the minimal app just ignores the header.
-    headers = service.headers
-    for url in urls.values():
-        run_load(tool, url, clients=clients, seconds=warmup, headers=headers)
-    runs: dict[str, list[LoadResult]] = {"minimal": [], "product": []}
-    for n in range(rounds):
-        for name, url in urls.items():
-            progress(f"listing: round {n + 1}/{rounds}, {name}, {clients} clients, {seconds:g} s")
-            load = run_load(tool, url, clients=clients, seconds=seconds, headers=headers)
-            runs[name].append(load)
+    runs = alternate(
+        baseline_targets(service, minimal_url),
+        label="listing",
+        tool=tool,
+        clients=clients,
+        seconds=seconds,
+        rounds=rounds,
+        warmup=warmup,
+    )
     check_alive(service)
     return summarize_runs(runs, tool=tool, clients=clients, seconds=seconds)
+
+
+def baseline_targets(service: Service, minimal_url: str) -> dict[str, Target]:
+    """The listing on the minimal app and on the product, with the same request."""
+    # Both get the same request, key included: the minimal app just ignores the header.
+    return {
+        "minimal": Target(minimal_url + PATH, service.headers),
+        "product": Target(service.base_url + PATH, service.headers),
+    }
+
+
+def alternate(
+    targets: dict[str, Target],
+    *,
+    label: str,
+    tool: str,
+    clients: int,
+    seconds: float,
+    rounds: int,
+    warmup: float,
+) -> dict[str, list[LoadResult]]:
+    """Warm every target up, then load them in turn, ``rounds`` times; every round, by name."""
+    for target in targets.values():
+        run_load(tool, target.url, clients=clients, seconds=warmup, headers=target.headers)
+    runs: dict[str, list[LoadResult]] = {name: [] for name in targets}
+    for n in range(rounds):
+        for name, target in targets.items():
+            progress(f"{label}: round {n + 1}/{rounds}, {name}, {clients} clients, {seconds:g} s")
+            load = run_load(
+                tool, target.url, clients=clients, seconds=seconds, headers=target.headers
+            )
+            runs[name].append(load)
+    failed = sum(result.errors for results in runs.values() for result in results)
+    if failed:
+        raise BenchError(f"{failed} requests failed under load; see the service logs")
+    return runs
 
 
 def summarize_runs(
     runs: dict[str, list[LoadResult]], *, tool: str, clients: int, seconds: float
 ) -> dict[str, Any]:
     """Median round per server, plus the listing/minimal throughput ratio."""
-    medians = {name: _median(results) for name, results in runs.items()}
-    errors = sum(result.errors for results in runs.values() for result in results)
-    if errors:
-        raise BenchError(f"{errors} requests failed under load; see the service logs")
+    medians = {name: median_round(results) for name, results in runs.items()}
     return {
         "tool": tool,
         "clients": clients,
@@ -110,7 +155,8 @@ def summarize_runs(
     }
 
 
-def _median(results: list[LoadResult]) -> dict[str, float]:
+def median_round(results: list[LoadResult]) -> dict[str, float]:
+    """The median of each figure over one target's rounds."""
     return {
         "rps": statistics.median(r.rps for r in results),
         "p50_ms": statistics.median(r.p50_ms for r in results),

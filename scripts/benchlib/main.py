@@ -1,7 +1,8 @@
 """Flags, the order of scenarios, and turning their results into the report.
 
-Each scenario runs on its own fresh data folder with freshly started processes; nothing is
-mocked, and only the pipeline scenario replaces a service (OpenRouter, by the fake server).
+Each scenario runs on its own fresh data folder with freshly started processes, except that the
+pages scenario reuses the listing's seeded service when both run; nothing is mocked, and only
+the pipeline scenario replaces a service (OpenRouter, by the fake server).
 ``--quick`` shortens everything for a smoke run; its figures are not for the record.
 """
 
@@ -18,18 +19,18 @@ from typing import Any
 
 import httpx
 
-from benchlib import listing, pipeline, queueing, report
+from benchlib import listing, pages, pipeline, queueing, report
 from benchlib.client import Uploader, caption_bytes
 from benchlib.loadgen import choose_tool
 from benchlib.machine import describe_machine, effective_settings, git_revision
 from benchlib.processes import REPO, BenchError, Service, environment, running_service
 
 DESCRIPTION = (
-    "Measure makespan, queue-to-start latency (warm and after idle), GET /api/jobs against a "
-    "minimal FastAPI endpoint and pipeline overhead against a fake OpenRouter, on real "
-    "processes; see docs/benchmarks.md."
+    "Measure makespan, queue-to-start latency (warm and after idle), GET /api/jobs and the "
+    "dashboard's pages against a minimal FastAPI endpoint and pipeline overhead against a fake "
+    "OpenRouter, on real processes; see docs/benchmarks.md."
 )
-SCENARIOS = ("batch", "single", "idle", "listing", "pipeline")
+SCENARIOS = ("batch", "single", "idle", "listing", "pages", "pipeline")
 # name: (full run, --quick)
 DEFAULTS: dict[str, tuple[Any, Any]] = {
     "batches": ("10,50", "10,50"),
@@ -40,6 +41,7 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "seed_jobs": (200, 60),
     "listing_seconds": (10.0, 3.0),
     "listing_rounds": (5, 1),
+    "pages_rounds": (3, 1),
     "warmup_seconds": (2.0, 1.0),
     "pipeline_batches": ("10,50", "10,50"),
     "pipeline_latency": (1.0, 0.2),
@@ -60,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", type=int, default=50, help="concurrent listing clients")
     p.add_argument("--listing-seconds", type=float, help="length of one load round (default 10)")
     p.add_argument("--listing-rounds", type=int, help="rounds per server (default 5)")
+    p.add_argument("--pages-rounds", type=int, help="rounds per target, pages (default 3)")
     p.add_argument("--warmup-seconds", type=float, help="load before measuring (default 2)")
     p.add_argument("--pipeline-batches", help="pipeline batch sizes (default 10,50)")
     p.add_argument(
@@ -141,8 +144,8 @@ class Run:
             self.scenarios["single"] = self.single()
         if "idle" in only:
             self.scenarios["idle"] = self.idle()
-        if "listing" in only:
-            self.scenarios["listing"] = self.listing()
+        if "listing" in only or "pages" in only:
+            self.listing_and_pages(with_listing="listing" in only, with_pages="pages" in only)
         if "pipeline" in only:
             sizes = self.args.pipeline_batches
             self.scenarios["pipeline"] = [self.pipeline(size) for size in sizes]
@@ -174,22 +177,35 @@ class Run:
             self.record("after idle", service)
         return result
 
-    def listing(self) -> dict[str, Any]:
-        """The jobs listing against the minimal app, on a seeded database."""
-        args = self.args
-        with self.service("listing") as service:
+    def listing_and_pages(self, *, with_listing: bool, with_pages: bool) -> None:
+        """The jobs listing, the dashboard's pages, or both, on one seeded database."""
+        with self.service("listing" if with_listing else "pages") as service:
             uploader = Uploader(self.caption)
-            listing.seed(service, uploader, args.seed_jobs)
-            result = listing.measure(
-                service,
-                tool=self.tool,
-                clients=args.clients,
-                seconds=args.listing_seconds,
-                rounds=args.listing_rounds,
-                warmup=args.warmup_seconds,
-            )
-            self.record("listing (after load)", service)
-        return {**result, "seed_failed_uploads": uploader.failed_uploads}
+            listing.seed(service, uploader, self.args.seed_jobs)
+            minimal_url = listing.start_minimal(service, workers=service.api_workers)
+            if with_listing:
+                result = listing.measure(service, minimal_url, **self.load("listing"))
+                self.scenarios["listing"] = {
+                    **result,
+                    "seed_failed_uploads": uploader.failed_uploads,
+                }
+                self.record("listing (after load)", service)
+            if with_pages:
+                result = pages.measure(service, minimal_url, **self.load("pages"))
+                failed = 0 if with_listing else uploader.failed_uploads
+                self.scenarios["pages"] = {**result, "seed_failed_uploads": failed}
+                self.record("pages (after load)", service)
+
+    def load(self, scenario: str) -> dict[str, Any]:
+        """How hard and how long to load each target in ``scenario``'s alternating rounds."""
+        args = self.args
+        return {
+            "tool": self.tool,
+            "clients": args.clients,
+            "seconds": args.listing_seconds,
+            "rounds": getattr(args, f"{scenario}_rounds"),
+            "warmup": args.warmup_seconds,
+        }
 
     def pipeline(self, size: int) -> dict[str, Any]:
         """``size`` jobs at once on the OpenRouter backend against a fake with fixed latency."""

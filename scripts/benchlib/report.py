@@ -78,6 +78,8 @@ def render(results: dict[str, Any]) -> str:
         parts.append(_single_and_idle(scenarios))
     if "listing" in scenarios:
         parts.append(_listing(scenarios["listing"], results["api_workers"]))
+    if "pages" in scenarios:
+        parts.append(_pages(scenarios["pages"], results["api_workers"]))
     if "pipeline" in scenarios:
         parts.append(_pipeline(scenarios["pipeline"]))
     parts.append(_memory(results["memory_kib"]))
@@ -187,6 +189,34 @@ def _listing(listing: dict[str, Any], workers: int) -> str:
     )
 
 
+PAGE_LABELS = {
+    "minimal": "minimal FastAPI + sqlite3",
+    "listing": "product /api/jobs?limit=20",
+    "queue": "GET / (queue page)",
+    "job": "GET /jobs/{id} (job page)",
+    "live": "GET /live (JSON cursor)",
+}
+
+
+def _pages(pages: dict[str, Any], workers: int) -> str:
+    """Each dashboard target's throughput against the minimal app and the product listing."""
+    rounds = len(pages["rounds"]["minimal"])
+    lines = [
+        f"Dashboard pages: {pages['clients']} clients, gunicorn {workers} workers, "
+        f"{pages['tool']}, median of {rounds} x {pages['seconds']:g} s, "
+        f"job {pages['job_id']} ({pages['job_drafts']} drafts)",
+        "                                   req/s   p50 ms   p99 ms  /minimal  /listing    bytes",
+    ]
+    for name, label in PAGE_LABELS.items():
+        median, ratios = pages["medians"][name], pages["ratios"].get(name)
+        shown = f"{ratios['minimal']:>8.3f}x {ratios['listing']:>8.3f}x" if ratios else " " * 19
+        lines.append(
+            f"  {label:<28} {median['rps']:>8.0f} {_ms(median['p50_ms'])} "
+            f"{_ms(median['p99_ms'])} {shown} {pages['bytes'][name]:>8,}"
+        )
+    return "\n".join(lines)
+
+
 def _pipeline(runs: list[dict[str, Any]]) -> str:
     """Makespan against the ideal, calls in flight, the slots' time and what editors waited."""
     latency = runs[0]["latency_s"]
@@ -243,7 +273,9 @@ def _failed_uploads(scenarios: dict[str, Any]) -> int:
     counted += [
         scenarios[key].get("failed_uploads", 0) for key in ("single", "idle") if key in scenarios
     ]
-    counted.append(scenarios.get("listing", {}).get("seed_failed_uploads", 0))
+    counted += [
+        scenarios.get(key, {}).get("seed_failed_uploads", 0) for key in ("listing", "pages")
+    ]
     counted += [run["failed_uploads"] for run in scenarios.get("pipeline", [])]
     return sum(counted)
 
