@@ -27,6 +27,7 @@ TAGS = frozenset(
 ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "noopener noreferrer nofollow"
+RENDERED_DRAFTS = 64  # a few open jobs' drafts; a long formatted transcript renders to ~100 kB
 SAFE_URL = re.compile(r"(?:https?|mailto):[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
@@ -38,8 +39,13 @@ def parser() -> MarkdownIt:
     return md
 
 
+@lru_cache(maxsize=RENDERED_DRAFTS)
 def render_markdown(text: str, *, heading_offset: int = 0) -> Markup:
-    """Sanitised HTML for a Markdown draft; ``#`` becomes ``h{1 + heading_offset}`` (h6 at most)."""
+    """Sanitised HTML for a Markdown draft; ``#`` becomes ``h{1 + heading_offset}`` (h6 at most).
+
+    Drafts do not change once written and a job's page is fetched again and again while the
+    worker runs it, so the last few renderings are kept (keyed by the text itself).
+    """
     md = parser()
     tokens = md.parse(text)
     for token in tokens:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from editorial_assistant import web
 from editorial_assistant.config import Settings
 from tests.conftest import SRT, add_persona, bearer, upload
 
-TEMPLATES = Path(__file__).parents[2] / "editorial_assistant" / "web" / "templates"
+# The templates of the package under test (the source tree's, or an installed venv's).
+TEMPLATES = Path(web.__file__).parent / "templates"
 HTML = {"Accept": "text/html"}
 
 
