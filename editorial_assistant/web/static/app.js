@@ -235,12 +235,14 @@
   // (unless they just acted themselves); the focus stays on the same control after a swap.
   async function refreshLive(force) {
     const regions = document.querySelectorAll("[data-live-region]");
-    if (!regions.length) return;
+    if (!regions.length || signedOut) return;
     if (refreshing) { again = true; return; }
     refreshing = true;
     try {
       const response = await fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
-      if (response.ok) {
+      if (response.redirected && new URL(response.url).pathname === "/login") {
+        sayStale();
+      } else if (response.ok) {
         const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
         regions.forEach((region) => {
           const next = fresh.getElementById(region.id);
@@ -266,11 +268,21 @@
     return url;
   }
 
+  // Once the session has ended, the page stops following the job and says why.
+  let signedOut = false;
+  function sayStale() {
+    signedOut = true;
+    say(document.getElementById("flash"), "You have been signed out, so this page no longer updates. Reload it to sign in again.", "error");
+  }
+
   function poll() {
-    window.setInterval(async () => {
+    const timer = window.setInterval(async () => {
       if (document.hidden) return;
       const result = await call("GET", liveUrl().toString());
-      if (result.ok && result.data && String(result.data.cursor) !== document.body.dataset.liveCursor) {
+      if (result.status === 401) {
+        window.clearInterval(timer);
+        sayStale();
+      } else if (result.ok && result.data && String(result.data.cursor) !== document.body.dataset.liveCursor) {
         refreshLive();
       }
     }, 5000);
@@ -294,7 +306,8 @@
       stream.addEventListener("open", () => { failures = 0; });
       stream.addEventListener("error", () => {
         failures += 1;
-        if (failures >= 3) {
+        // A refused reconnect (signed out, 401) closes the stream for good; polling says why.
+        if (failures >= 3 || stream.readyState === EventSource.CLOSED) {
           stream.close();
           document.body.dataset.liveMode = "polling";
           poll();
