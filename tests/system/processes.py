@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,28 @@ def api_client(key: str) -> httpx.Client:
 
 def job_status(http: httpx.Client, base: str, job_id: int) -> dict[str, Any]:
     return http.get(f"{base}/api/jobs/{job_id}", timeout=5).json()  # type: ignore[no-any-return]
+
+
+@dataclass
+class Served:
+    """A running ``editorial-assistant serve`` (API and worker) and an admin client for it."""
+
+    base: str
+    http: httpx.Client
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def serve(tmp_path: Path, **extra_env: str) -> Served:
+    """Start ``serve`` on a free port with an admin API key; return once it answers /readyz."""
+    port, log = free_port(), tmp_path / "serve.log"
+    env = environment(tmp_path, **extra_env)
+    http = api_client(admin_key(env))
+    process = start(["serve", "--port", str(port)], env, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "ready", log)
+    except BaseException:
+        stop(process)
+        raise
+    return Served(base, http, process, log)

@@ -10,14 +10,9 @@ import pytest
 
 from tests.conftest import SRT
 from tests.system.processes import (
-    admin_key,
-    api_client,
-    environment,
-    free_port,
     job_status,
-    start,
+    serve,
     stop,
-    wait_for,
 )
 
 pytestmark = pytest.mark.system
@@ -39,13 +34,9 @@ def changes(response: httpx.Response):  # type: ignore[no-untyped-def]
 
 
 def test_the_worker_s_progress_reaches_an_open_stream(tmp_path: Path) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    base = f"http://127.0.0.1:{port}"
-    env = environment(tmp_path)
-    http = api_client(admin_key(env))
-    server = start(["serve", "--port", str(port)], env, log)
+    served = serve(tmp_path)
+    base, http, server, log = served.base, served.http, served.process, served.log
     try:
-        wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "ready", log)
         start_cursor = http.get(f"{base}/live").json()["cursor"]
         seen = []
         with http.stream("GET", f"{base}/live?cursor={start_cursor}", headers=STREAM) as stream:
@@ -72,13 +63,9 @@ def test_the_worker_s_progress_reaches_an_open_stream(tmp_path: Path) -> None:
 
 
 def test_a_stop_ends_open_streams_instead_of_waiting_on_them(tmp_path: Path) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    base = f"http://127.0.0.1:{port}"
-    env = environment(tmp_path)
-    http = api_client(admin_key(env))
-    server = start(["serve", "--port", str(port)], env, log)
+    served = serve(tmp_path)
+    base, http, server, log = served.base, served.http, served.process, served.log
     try:
-        wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "ready", log)
         with http.stream("GET", f"{base}/live", headers=STREAM) as stream:
             lines = stream.iter_lines()
             assert next(lines) == "retry: 3000"

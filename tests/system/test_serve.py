@@ -18,6 +18,7 @@ from tests.system.processes import (
     free_port,
     job_status,
     run,
+    serve,
     start,
     stop,
     wait_for,
@@ -44,13 +45,9 @@ def sample_files() -> list[tuple[str, bytes]]:
 
 
 def test_serve_processes_uploaded_files_to_completion(tmp_path: Path) -> None:
-    port, log = free_port(), tmp_path / "serve.log"
-    base = f"http://127.0.0.1:{port}"
-    env = environment(tmp_path)
-    http = api_client(admin_key(env))
-    server = start(["serve", "--port", str(port)], env, log)
+    served = serve(tmp_path)
+    base, http, server, log = served.base, served.http, served.process, served.log
     try:
-        wait_for(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, "ready", log)
         job_ids = []
         for name, data in sample_files():
             response = http.post(f"{base}/api/transcripts", files={"file": (name, data)})
