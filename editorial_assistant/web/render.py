@@ -113,16 +113,11 @@ def page(
 
 
 def when(value: str | None) -> str:
-    """A stored UTC timestamp as people read it: ``2026-11-25 14:03 UTC``."""
+    """A stored timestamp (``db.timestamp``: ISO 8601, UTC) as people read it: ``2026-11-25
+    14:03 UTC``."""
     if not value:
         return "–"
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromisoformat(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def duration(seconds: float | None) -> str:
@@ -153,6 +148,4 @@ def seconds_between(start: str | None, end: str | None) -> float | None:
     """Seconds from ``start`` to ``end`` (stored timestamps), or None when either is missing."""
     if not start or not end:
         return None
-    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
-    finish = datetime.fromisoformat(end.replace("Z", "+00:00"))
-    return (finish - begin).total_seconds()
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
