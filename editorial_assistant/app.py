@@ -43,6 +43,7 @@ from editorial_assistant.logs import log_context
 from editorial_assistant.monitoring.metrics import RequestMetrics, RequestMetricsMiddleware
 from editorial_assistant.monitoring.router import router as monitoring_router
 from editorial_assistant.ops.router import router as ops_router
+from editorial_assistant.patterns import describe as describe_pattern
 from editorial_assistant.transcripts.router import router as transcripts_router
 from editorial_assistant.web.docs import router as docs_router
 from editorial_assistant.web.errors import error_page, wants_page
@@ -238,6 +239,10 @@ def _not_json(request: Request, errors: Any) -> bool:
 
 def _describe_problem(error: dict[str, Any]) -> str:
     where = " ".join(str(part) for part in error.get("loc", ()))
+    if error.get("type") == "string_pattern_mismatch":
+        words = describe_pattern(str(error.get("ctx", {}).get("pattern", "")))
+        if words:
+            return f"{where}: must be {words}"
     return f"{where}: {error.get('msg', 'invalid')}"
 
 

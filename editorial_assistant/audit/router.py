@@ -12,12 +12,13 @@ from editorial_assistant.audit.events import Action
 from editorial_assistant.audit.schemas import AuditPage
 from editorial_assistant.audit.service import list_entries
 from editorial_assistant.auth.rules import allow
+from editorial_assistant.patterns import ISO_MOMENT
 
 router = APIRouter(prefix="/api", tags=["audit"])
 Text = Annotated[str | None, Query(max_length=200)]
 Moment = Annotated[
     str | None,
-    Query(max_length=40, pattern=r"^\d{4}-\d{2}-\d{2}[0-9T:.+Z-]*$", description="ISO 8601, UTC."),
+    Query(max_length=40, pattern=ISO_MOMENT, description="ISO 8601, UTC."),
 ]
 
 

@@ -17,9 +17,10 @@ from editorial_assistant.auth.roles import PROJECT_ROLES
 from editorial_assistant.auth.users import get_user_or_raise
 from editorial_assistant.db import timestamp, transaction
 from editorial_assistant.errors import InvalidInput, NotFound
+from editorial_assistant.patterns import MEDIA_ID
 
 # What intake makes of a file name: letters, digits, dashes and underscores (never dots).
-MEDIA_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+MEDIA_ID_PATTERN = MEDIA_ID
 
 
 def project_role(conn: sqlite3.Connection, *, user_id: int, media_id: str) -> str | None:

@@ -20,6 +20,7 @@ from editorial_assistant.jobs.events import list_events
 from editorial_assistant.jobs.lifecycle import get_job_or_raise
 from editorial_assistant.jobs.schemas import EventPage, JobOut, JobPage, PhaseRetryIn, PriorityIn
 from editorial_assistant.jobs.tasks import JobQueue
+from editorial_assistant.patterns import PLAIN_TEXT
 from editorial_assistant.pipeline.outputs import read_output
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -47,7 +48,7 @@ def list_jobs(
         str | None,
         Query(
             max_length=200,
-            pattern=r"^[^\x00-\x1f\x7f]*$",
+            pattern=PLAIN_TEXT,
             description="Media ID or file name contains (no control characters).",
         ),
     ] = None,

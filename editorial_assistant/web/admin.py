@@ -26,21 +26,20 @@ from editorial_assistant.auth.rules import allow
 from editorial_assistant.auth.sessions import LINK_LIFETIME
 from editorial_assistant.auth.users import list_users
 from editorial_assistant.db import timestamp
+from editorial_assistant.patterns import OPTIONAL_UTC_DATE, PLAIN_TEXT
 from editorial_assistant.web.render import page
 
 router = APIRouter(include_in_schema=False)
 ADMIN = [allow("admin", page=True)]
 PER_PAGE = 50
 ACTIONS = tuple(action.value for action in Action)
-Text = Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Text = Annotated[str, Query(max_length=200, pattern=PLAIN_TEXT)]
 ActionName = Annotated[str, Query(pattern=f"^(|{'|'.join(map(re.escape, ACTIONS))})$")]
-DATE = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
-TIME = r"T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
 Moment = Annotated[
     str,
     Query(
         max_length=32,
-        pattern=f"^({DATE}({TIME})?)?$",
+        pattern=OPTIONAL_UTC_DATE,
         description="A UTC date or date and time, e.g. 2026-11-25 or 2026-11-25T14:03.",
     ),
 ]

@@ -21,12 +21,13 @@ from editorial_assistant.auth.rules import allow
 from editorial_assistant.auth.users import USERNAME, get_user
 from editorial_assistant.jobs.lifecycle import STATUSES
 from editorial_assistant.jobs.projects import list_projects, project_jobs
+from editorial_assistant.patterns import PLAIN_TEXT
 from editorial_assistant.web.render import page
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
-Search = Annotated[str, Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
-Username = Annotated[str, Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Search = Annotated[str, Query(max_length=100, pattern=PLAIN_TEXT)]
+Username = Annotated[str, Query(max_length=100, pattern=PLAIN_TEXT)]
 
 
 @router.get("/projects", response_class=HTMLResponse, dependencies=[allow("viewer", page=True)])

@@ -12,6 +12,7 @@ from editorial_assistant import deps
 from editorial_assistant.auth.rules import allow
 from editorial_assistant.jobs.lifecycle import FINISHED, STATUSES
 from editorial_assistant.jobs.service import list_jobs
+from editorial_assistant.patterns import PLAIN_TEXT
 from editorial_assistant.web.live import cursor
 from editorial_assistant.web.render import page
 
@@ -21,7 +22,7 @@ StatusTab = Annotated[
     str,
     Query(pattern=f"^(all|{'|'.join(STATUSES)})$", description="Which tab: all or a status."),
 ]
-Search = Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Search = Annotated[str, Query(max_length=200, pattern=PLAIN_TEXT)]
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=[allow("viewer", page=True)])
