@@ -18,16 +18,18 @@ import signal
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from editorial_assistant.auth.rules import allow, job_project
+from editorial_assistant.jobs.lifecycle import get_job_or_raise
 from editorial_assistant.jobs.router import JobId
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 STOPPING = threading.Event()
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
@@ -62,6 +64,7 @@ async def job_changes(
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> Response:
     """Changes to one job: what its page listens to."""
+    await _read(request, lambda conn: get_job_or_raise(conn, job_id=job_id))  # 404 if none
     return await _answer(request, job_id, _start(cursor_param, last_event_id))
 
 
@@ -96,7 +99,7 @@ def _start(given: int, last_event_id: str | None) -> int:
 
 async def _answer(request: Request, job_id: int | None, seen: int) -> Response:
     if "text/event-stream" not in request.headers.get("accept", ""):
-        return JSONResponse({"cursor": await _read(request, job_id)})
+        return JSONResponse({"cursor": await _read(request, lambda conn: cursor(conn, job_id))})
     return StreamingResponse(
         _stream(request, job_id, seen),
         media_type="text/event-stream",
@@ -104,10 +107,10 @@ async def _answer(request: Request, job_id: int | None, seen: int) -> Response:
     )
 
 
-async def _read(request: Request, job_id: int | None) -> int:
-    def read() -> int:
+async def _read(request: Request, query: Callable[[sqlite3.Connection], T]) -> T:
+    def read() -> T:
         with request.app.state.db.borrow() as conn:
-            return cursor(conn, job_id)
+            return query(conn)
 
     return await run_in_threadpool(read)
 
@@ -119,7 +122,7 @@ async def _stream(request: Request, job_id: int | None, seen: int) -> AsyncItera
     while loop.time() - started < STREAM_SECONDS and not STOPPING.is_set():
         if await request.is_disconnected():
             return
-        now = await _read(request, job_id)
+        now = await _read(request, lambda conn: cursor(conn, job_id))
         if now != seen:
             seen = now
             last_sent = loop.time()

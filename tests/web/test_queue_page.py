@@ -147,3 +147,9 @@ def test_a_missing_job_page_gives_readers_advice_not_api_calls(client: TestClien
     assert missing.status_code == 404 and "<code>not_found</code>" in missing.text
     assert "/api/" not in missing.text.split("<main", 1)[1].split("</main>", 1)[0]
     assert "search it by Media ID or file name" in missing.text
+
+
+def test_the_live_cursor_of_a_job_that_does_not_exist_is_a_404(client: TestClient) -> None:
+    missing = client.get("/jobs/999/live")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert client.get("/live?cursor=-1").status_code == 422
